@@ -1,0 +1,263 @@
+//! Settings: built-in defaults, then an optional TOML file, then `TESSERA_*`
+//! environment variables. Validated once; every error names its source.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::keys::KeyTiming;
+use crate::domain::tokens::AccessTokenPolicy;
+
+/// Every setting of the server. Durations are in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The exact `iss` of every token: absolute URL, no trailing slash.
+    pub issuer: String,
+    /// The socket address the server listens on.
+    pub bind: String,
+    /// Path of the SQLite database file.
+    pub database: String,
+    /// `aud` of access tokens; defaults to the issuer when empty.
+    pub audience: String,
+    /// Lifetime of access tokens.
+    pub access_token_ttl: i64,
+    /// `max-age` of the JWKS response; a new key is published this long
+    /// (plus `key_check_interval`) before it signs.
+    pub jwks_max_age: i64,
+    /// Days a signing key signs before the next one takes over.
+    pub key_rotation_days: i64,
+    /// How often a running server re-reads keys and checks rotation.
+    pub key_check_interval: i64,
+    /// Largest database connection pool.
+    pub database_pool_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            issuer: "http://127.0.0.1:8080".into(),
+            bind: "127.0.0.1:8080".into(),
+            database: "./tessera.db".into(),
+            audience: String::new(),
+            access_token_ttl: 300,
+            jwks_max_age: 600,
+            key_rotation_days: 30,
+            key_check_interval: 10,
+            database_pool_size: 8,
+        }
+    }
+}
+
+/// A setting that could not be read or is out of range.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct ConfigError {
+    /// The variable or file the value came from.
+    pub source_name: String,
+    pub message: String,
+}
+
+fn err(source_name: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        source_name: source_name.into(),
+        message: message.into(),
+    }
+}
+
+/// The environment variable that overrides `key`.
+pub fn env_name(key: &str) -> String {
+    format!("TESSERA_{}", key.to_ascii_uppercase())
+}
+
+impl Settings {
+    /// Loads settings from an optional TOML file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, |k| std::env::var(k).ok())
+    }
+
+    /// Loads settings with `env` standing in for the environment (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::try_from(Settings::default())
+            .map_err(|e| err("defaults", e.to_string()))?;
+        if let Some(path) = file {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| err(&name, e.to_string()))?;
+            let file_table: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| err(&name, e.message().to_owned()))?;
+            for (k, v) in file_table {
+                if !table.contains_key(&k) {
+                    return Err(err(&name, format!("unknown setting {k:?}")));
+                }
+                table.insert(k, v);
+            }
+        }
+        let keys: Vec<String> = table.keys().cloned().collect();
+        for key in keys {
+            let var = env_name(&key);
+            let Some(raw) = env(&var) else { continue };
+            let value = match &table[&key] {
+                toml::Value::Integer(_) => raw
+                    .trim()
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .map_err(|_| err(&var, format!("expected a whole number, got {raw:?}")))?,
+                _ => toml::Value::String(raw),
+            };
+            table.insert(key, value);
+        }
+        let settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| err("settings", e.message().to_owned()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value, naming the variable of the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|_| err(env_name("issuer"), "must be an absolute http(s) URL"))?;
+        if !matches!(issuer.scheme(), "http" | "https") || issuer.host().is_none() {
+            return Err(err(env_name("issuer"), "must be an absolute http(s) URL"));
+        }
+        if self.issuer.ends_with('/') {
+            return Err(err(env_name("issuer"), "must not end with a slash"));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(err(env_name("issuer"), "must not have a query or fragment"));
+        }
+        self.bind_addr()?;
+        if self.database.trim().is_empty() {
+            return Err(err(env_name("database"), "must not be empty"));
+        }
+        let ranges: [(&str, i64, i64, i64); 4] = [
+            ("access_token_ttl", self.access_token_ttl, 10, 86_400),
+            ("jwks_max_age", self.jwks_max_age, 0, 86_400),
+            ("key_rotation_days", self.key_rotation_days, 1, 3650),
+            ("key_check_interval", self.key_check_interval, 1, 3600),
+        ];
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(err(
+                    env_name(key),
+                    format!("must be between {min} and {max}"),
+                ));
+            }
+        }
+        if !(1..=64).contains(&self.database_pool_size) {
+            return Err(err(
+                env_name("database_pool_size"),
+                "must be between 1 and 64",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The listen address.
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind.parse().map_err(|_| {
+            err(
+                env_name("bind"),
+                format!("invalid socket address {:?}", self.bind),
+            )
+        })
+    }
+
+    /// Whether the issuer is served over TLS (decides the `Secure` cookie flag).
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// The rotation timing derived from these settings.
+    pub fn key_timing(&self) -> KeyTiming {
+        KeyTiming {
+            max_token_ttl: self.access_token_ttl,
+            publish_wait: self.jwks_max_age + self.key_check_interval,
+            rotation_period: self.key_rotation_days * 86_400,
+        }
+    }
+
+    /// What every access token carries from the settings.
+    pub fn access_token_policy(&self) -> AccessTokenPolicy {
+        AccessTokenPolicy {
+            issuer: self.issuer.clone(),
+            audience: if self.audience.is_empty() {
+                self.issuer.clone()
+            } else {
+                self.audience.clone()
+            },
+            ttl: self.access_token_ttl,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(None, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.access_token_policy().audience, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = load(&[
+            ("TESSERA_ISSUER", "https://id.example.com"),
+            ("TESSERA_ACCESS_TOKEN_TTL", "120"),
+        ])
+        .unwrap();
+        assert_eq!(s.issuer, "https://id.example.com");
+        assert_eq!(s.access_token_ttl, 120);
+        assert!(s.is_https());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let e = load(&[("TESSERA_BIND", "nonsense")]).unwrap_err();
+        assert_eq!(e.source_name, "TESSERA_BIND");
+        assert!(e.to_string().contains("invalid socket address"));
+        let e = load(&[("TESSERA_ISSUER", "https://id.example.com/")]).unwrap_err();
+        assert_eq!(e.source_name, "TESSERA_ISSUER");
+        let e = load(&[("TESSERA_ACCESS_TOKEN_TTL", "soon")]).unwrap_err();
+        assert_eq!(e.source_name, "TESSERA_ACCESS_TOKEN_TTL");
+        let e = load(&[("TESSERA_ACCESS_TOKEN_TTL", "0")]).unwrap_err();
+        assert!(e.to_string().contains("between"));
+    }
+
+    #[test]
+    fn a_toml_file_sits_between_defaults_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.toml");
+        std::fs::write(
+            &path,
+            "issuer = \"https://file.example\"\naccess_token_ttl = 60\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&path), |k| {
+            (k == "TESSERA_ACCESS_TOKEN_TTL").then(|| "90".to_string())
+        })
+        .unwrap();
+        assert_eq!(s.issuer, "https://file.example");
+        assert_eq!(s.access_token_ttl, 90);
+        std::fs::write(&path, "colour = \"blue\"\n").unwrap();
+        let e = Settings::load_from(Some(&path), |_| None).unwrap_err();
+        assert!(e.to_string().contains("unknown setting"));
+    }
+}

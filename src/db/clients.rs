@@ -1,0 +1,50 @@
+//! Storage of registered OAuth clients.
+
+use diesel::prelude::*;
+
+use super::schema::clients;
+
+/// A stored client registration. List columns hold JSON arrays and
+/// space-separated lists exactly as the domain layer wrote them.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: Option<Vec<u8>>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub scopes: String,
+    pub created_at: i64,
+}
+
+/// Stores a new client; fails with a unique violation when the id is taken.
+pub fn insert_client(conn: &mut SqliteConnection, client: &ClientRow) -> QueryResult<()> {
+    diesel::insert_into(clients::table)
+        .values(client)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Finds a client by its id.
+pub fn find_client(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+    clients::table
+        .find(client_id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Lists every client, ordered by id.
+pub fn list_clients(conn: &mut SqliteConnection) -> QueryResult<Vec<ClientRow>> {
+    clients::table
+        .order(clients::client_id.asc())
+        .select(ClientRow::as_select())
+        .load(conn)
+}
+
+/// Deletes a client; returns how many rows went (0 when unknown).
+pub fn delete_client(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<usize> {
+    diesel::delete(clients::table.find(client_id)).execute(conn)
+}

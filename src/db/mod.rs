@@ -1,0 +1,142 @@
+//! SQLite storage: the connection pool, per-connection pragmas, embedded
+//! migrations and the helper that runs blocking queries off the async executor.
+//! This folder is the only place that imports diesel.
+
+pub mod clients;
+pub mod schema;
+pub mod signing_keys;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, result::DatabaseErrorKind};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use diesel::SqliteConnection as Conn;
+pub use diesel::result::Error as QueryError;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a connection waits for SQLite's single write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pool checkout waits longer than the busy timeout, so a waiting writer
+/// reports a busy database rather than a pool time-out.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shared pool of SQLite connections.
+pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
+
+/// Everything that can go wrong between a handler and the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("could not check out a database connection")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database query failed")]
+    Query(#[from] QueryError),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("the blocking task was cancelled")]
+    Cancelled,
+}
+
+impl DbError {
+    /// True when SQLite gave up waiting for its write lock: the request may be retried.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            DbError::Query(e) => is_busy(e),
+            DbError::Pool(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// True when a query failed only because another connection held the write lock.
+pub fn is_busy(e: &QueryError) -> bool {
+    match e {
+        QueryError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let m = info.message();
+            m.contains("database is locked") || m.contains("database is busy")
+        }
+        _ => false,
+    }
+}
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            BUSY_TIMEOUT.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Opens the database file, switches it to WAL, applies pending migrations and
+/// builds the pool. WAL is a property of the file, so it is set once here
+/// before any pooled connection exists.
+pub fn open(path: &str, max_connections: u32) -> Result<DbPool, DbError> {
+    let mut conn = SqliteConnection::establish(path)
+        .map_err(|e| DbError::Migration(format!("cannot open database {path}: {e}")))?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
+        BUSY_TIMEOUT.as_millis()
+    ))?;
+    migrate(&mut conn)?;
+    drop(conn);
+
+    let manager = ConnectionManager::<SqliteConnection>::new(path);
+    Pool::builder()
+        .max_size(max_connections)
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .connection_customizer(Box::new(Pragmas))
+        .build(manager)
+        .map_err(|e| DbError::Migration(format!("cannot build connection pool: {e}")))
+}
+
+/// Applies every embedded migration that has not run yet.
+pub fn migrate(conn: &mut SqliteConnection) -> Result<usize, DbError> {
+    conn.run_pending_migrations(MIGRATIONS)
+        .map(|applied| applied.len())
+        .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// A trivial round trip, for health checks.
+pub fn ping(conn: &mut SqliteConnection) -> Result<(), QueryError> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+/// Runs blocking database work on actix's blocking thread pool. The pool
+/// checkout happens inside the closure because it can block too, and the
+/// connection is returned before the future resolves, so no connection is
+/// ever held across an `.await`.
+pub async fn run<F, T, E>(pool: &DbPool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn: PooledConnection<_> = pool.get().map_err(DbError::Pool)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|_| E::from(DbError::Cancelled))?
+}
+
+/// Runs `f` in an `IMMEDIATE` transaction, so a check and the write that
+/// depends on it cannot interleave with another writer.
+pub fn immediate<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
+    E: From<QueryError>,
+{
+    conn.immediate_transaction(f)
+}

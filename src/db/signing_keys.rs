@@ -1,0 +1,70 @@
+//! Storage of RS256 signing keys (private keys as PKCS#8 DER).
+
+use diesel::prelude::*;
+
+use super::schema::signing_keys;
+
+/// A stored signing key.
+#[derive(Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub private_key_der: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: i64,
+}
+
+impl std::fmt::Debug for SigningKeyRow {
+    // The private key never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRow")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The schedule of a key without its private part.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = signing_keys)]
+pub struct KeySchedule {
+    pub kid: String,
+    pub created_at: i64,
+    pub activates_at: i64,
+}
+
+/// Stores a new key.
+pub fn insert_signing_key(conn: &mut SqliteConnection, key: &SigningKeyRow) -> QueryResult<()> {
+    diesel::insert_into(signing_keys::table)
+        .values(key)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Lists every key's schedule, oldest activation first.
+pub fn list_key_schedules(conn: &mut SqliteConnection) -> QueryResult<Vec<KeySchedule>> {
+    signing_keys::table
+        .order((
+            signing_keys::activates_at.asc(),
+            signing_keys::created_at.asc(),
+        ))
+        .select(KeySchedule::as_select())
+        .load(conn)
+}
+
+/// Loads the full rows (with private keys) of the given kids.
+pub fn list_signing_keys_by_kid(
+    conn: &mut SqliteConnection,
+    kids: &[String],
+) -> QueryResult<Vec<SigningKeyRow>> {
+    signing_keys::table
+        .filter(signing_keys::kid.eq_any(kids))
+        .select(SigningKeyRow::as_select())
+        .load(conn)
+}
+
+/// Deletes the given keys; returns how many went.
+pub fn delete_signing_keys(conn: &mut SqliteConnection, kids: &[String]) -> QueryResult<usize> {
+    diesel::delete(signing_keys::table.filter(signing_keys::kid.eq_any(kids))).execute(conn)
+}

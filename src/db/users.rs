@@ -1,0 +1,80 @@
+//! Storage of user accounts.
+
+use diesel::prelude::*;
+
+use super::schema::users;
+
+/// A stored user account.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i32,
+    pub subject: String,
+    pub username: String,
+    pub password_hash: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// A user about to be stored.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub subject: &'a str,
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
+/// Stores a new user; fails with a unique violation when the username is taken.
+pub fn insert_user(conn: &mut SqliteConnection, user: &NewUser) -> QueryResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+}
+
+/// Finds a user by exact username.
+pub fn find_user_by_username(
+    conn: &mut SqliteConnection,
+    username: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Lists every user, ordered by username.
+pub fn list_users(conn: &mut SqliteConnection) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .order(users::username.asc())
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+/// True when at least one enabled admin exists.
+pub fn any_active_admin(conn: &mut SqliteConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::is_admin.eq(true).and(users::disabled.eq(false))),
+    ))
+    .get_result(conn)
+}
+
+/// Marks a user disabled; returns how many rows changed (0 when unknown).
+pub fn update_user_disabled(
+    conn: &mut SqliteConnection,
+    username: &str,
+    disabled: bool,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::username.eq(username)))
+        .set(users::disabled.eq(disabled))
+        .execute(conn)
+}

@@ -1,0 +1,3 @@
+//! The grant flows of the token endpoint.
+
+pub mod client_credentials;

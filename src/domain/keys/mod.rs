@@ -1,0 +1,315 @@
+//! The RS256 key set: rotation, the in-memory signing keys, and the JWKS.
+//! Keys live in SQLite, so a rotation made by the CLI reaches a running
+//! server at its next [`KeyStore::refresh`].
+
+pub mod material;
+pub mod provider;
+pub mod schedule;
+
+use std::sync::{Arc, RwLock};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+use crate::db::signing_keys::{self, KeySchedule, SigningKeyRow};
+use crate::db::{Conn, DbError};
+
+use material::PublicJwk;
+pub use schedule::{KeyState, KeyStatus, KeyTiming};
+
+/// Why signing or key maintenance failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("no signing key is active")]
+    NoActiveKey,
+    #[error(transparent)]
+    Material(#[from] material::MaterialError),
+    #[error("signing failed: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot prepare signing key: {0}")]
+    Prepare(String),
+    #[error("key store lock poisoned")]
+    Poisoned,
+}
+
+impl From<crate::db::QueryError> for KeyError {
+    fn from(e: crate::db::QueryError) -> Self {
+        KeyError::Db(DbError::from(e))
+    }
+}
+
+struct LoadedKey {
+    schedule: KeySchedule,
+    encoding: EncodingKey,
+    pkcs1_der: Vec<u8>,
+    jwk: PublicJwk,
+}
+
+/// The keys a server signs with and publishes, parsed once.
+pub struct KeyStore {
+    timing: KeyTiming,
+    keys: RwLock<Arc<Vec<Arc<LoadedKey>>>>,
+}
+
+/// The JWKS document (RFC 7517 §5).
+#[derive(Debug, Serialize)]
+pub struct Jwks {
+    pub keys: Vec<PublicJwk>,
+}
+
+impl KeyStore {
+    /// Loads every stored key.
+    pub fn load(conn: &mut Conn, timing: KeyTiming) -> Result<Self, KeyError> {
+        provider::install();
+        let store = KeyStore {
+            timing,
+            keys: RwLock::new(Arc::new(Vec::new())),
+        };
+        store.refresh(conn)?;
+        Ok(store)
+    }
+
+    /// The rotation timing this store was built with.
+    pub fn timing(&self) -> KeyTiming {
+        self.timing
+    }
+
+    /// Re-reads the key schedules, parsing only keys not seen before and
+    /// dropping deleted ones. Returns true when the set changed.
+    pub fn refresh(&self, conn: &mut Conn) -> Result<bool, KeyError> {
+        let mut schedules = signing_keys::list_key_schedules(conn)?;
+        schedule::sort(&mut schedules);
+        let current = self.snapshot()?;
+        let unchanged = schedules.len() == current.len()
+            && schedules
+                .iter()
+                .zip(current.iter())
+                .all(|(s, k)| *s == k.schedule);
+        if unchanged {
+            return Ok(false);
+        }
+        let missing: Vec<String> = schedules
+            .iter()
+            .filter(|s| !current.iter().any(|k| k.schedule.kid == s.kid))
+            .map(|s| s.kid.clone())
+            .collect();
+        let mut fresh = Vec::new();
+        if !missing.is_empty() {
+            for row in signing_keys::list_signing_keys_by_kid(conn, &missing)? {
+                fresh.push(Arc::new(parse_row(&row)?));
+            }
+        }
+        let next: Vec<Arc<LoadedKey>> = schedules
+            .iter()
+            .filter_map(|s| {
+                current
+                    .iter()
+                    .chain(fresh.iter())
+                    .find(|k| k.schedule.kid == s.kid)
+                    .map(|k| {
+                        if k.schedule == *s {
+                            k.clone()
+                        } else {
+                            // Same key, new schedule (e.g. activated early).
+                            Arc::new(LoadedKey {
+                                schedule: s.clone(),
+                                encoding: k.encoding.clone(),
+                                pkcs1_der: k.pkcs1_der.clone(),
+                                jwk: k.jwk.clone(),
+                            })
+                        }
+                    })
+            })
+            .collect();
+        for k in &next {
+            provider::prepare(&k.pkcs1_der).map_err(KeyError::Prepare)?;
+        }
+        for old in current.iter() {
+            if !next.iter().any(|k| k.pkcs1_der == old.pkcs1_der) {
+                provider::forget(&old.pkcs1_der);
+            }
+        }
+        *self.keys.write().map_err(|_| KeyError::Poisoned)? = Arc::new(next);
+        log::info!("signing keys reloaded: {} key(s)", schedules.len());
+        Ok(true)
+    }
+
+    fn snapshot(&self) -> Result<Arc<Vec<Arc<LoadedKey>>>, KeyError> {
+        Ok(self.keys.read().map_err(|_| KeyError::Poisoned)?.clone())
+    }
+
+    fn statuses(&self, keys: &[Arc<LoadedKey>], now: i64) -> Vec<KeyStatus> {
+        let schedules: Vec<KeySchedule> = keys.iter().map(|k| k.schedule.clone()).collect();
+        schedule::statuses(&schedules, now, &self.timing)
+    }
+
+    /// Signs `claims` as a JWS with the key active at `now`, setting `typ`
+    /// (e.g. `at+jwt`, RFC 9068 §2.1) and `kid`. Returns the token and kid.
+    pub fn sign<T: Serialize>(
+        &self,
+        claims: &T,
+        typ: &str,
+        now: i64,
+    ) -> Result<(String, String), KeyError> {
+        let keys = self.snapshot()?;
+        let statuses = self.statuses(&keys, now);
+        let idx = statuses
+            .iter()
+            .position(|s| s.state == KeyState::Active)
+            .ok_or(KeyError::NoActiveKey)?;
+        let key = &keys[idx];
+        let header = Header {
+            alg: Algorithm::RS256,
+            typ: Some(typ.to_owned()),
+            kid: Some(key.schedule.kid.clone()),
+            ..Header::default()
+        };
+        let token = jsonwebtoken::encode(&header, claims, &key.encoding)?;
+        Ok((token, key.schedule.kid.clone()))
+    }
+
+    /// The public keys to publish at `now`: next, active and retired keys.
+    pub fn jwks(&self, now: i64) -> Result<Jwks, KeyError> {
+        let keys = self.snapshot()?;
+        let statuses = self.statuses(&keys, now);
+        Ok(Jwks {
+            keys: keys
+                .iter()
+                .zip(statuses)
+                .filter(|(_, s)| s.state.is_published())
+                .map(|(k, _)| k.jwk.clone())
+                .collect(),
+        })
+    }
+}
+
+fn parse_row(row: &SigningKeyRow) -> Result<LoadedKey, KeyError> {
+    let m = material::from_pkcs8(&row.private_key_der)?;
+    Ok(LoadedKey {
+        schedule: KeySchedule {
+            kid: row.kid.clone(),
+            created_at: row.created_at,
+            activates_at: row.activates_at,
+        },
+        encoding: EncodingKey::from_rsa_der(&m.pkcs1_der),
+        pkcs1_der: m.pkcs1_der.clone(),
+        jwk: m.jwk,
+    })
+}
+
+/// When a new key starts signing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// After the publish wait, so every verifier has seen it first.
+    AfterPublishWait,
+    /// At once. Verifiers holding a cached JWKS reject its tokens until they refetch.
+    Immediately,
+}
+
+/// Generates and stores a new key. RSA generation runs before the write
+/// transaction so the database is not locked while primes are found.
+pub fn rotate(
+    conn: &mut Conn,
+    timing: &KeyTiming,
+    now: i64,
+    activation: Activation,
+) -> Result<KeyStatus, KeyError> {
+    let m = material::generate()?;
+    let activates_at = match activation {
+        Activation::AfterPublishWait => now + timing.publish_wait,
+        Activation::Immediately => now,
+    };
+    let row = SigningKeyRow {
+        kid: m.kid.clone(),
+        private_key_der: m.pkcs8_der,
+        created_at: now,
+        activates_at,
+    };
+    signing_keys::insert_signing_key(conn, &row)?;
+    log::info!(
+        "signing key {} created, signs from {}",
+        row.kid,
+        activates_at
+    );
+    Ok(KeyStatus {
+        kid: row.kid,
+        state: if activates_at <= now {
+            KeyState::Active
+        } else {
+            KeyState::Next
+        },
+        created_at: now,
+        activates_at,
+        retired_at: None,
+    })
+}
+
+/// What [`maintain`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Maintenance {
+    pub created: Option<String>,
+    pub deleted: Vec<String>,
+}
+
+/// Keeps the key set healthy: creates the first key (active at once, since
+/// no verifier can have cached anything yet), starts a scheduled rotation
+/// when due, and deletes keys no token can need any more.
+pub fn maintain(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Maintenance, KeyError> {
+    let schedules = signing_keys::list_key_schedules(conn)?;
+    let mut out = Maintenance::default();
+    if schedule::rotation_due(&schedules, now, timing) {
+        let activation = if schedules.is_empty() {
+            Activation::Immediately
+        } else {
+            Activation::AfterPublishWait
+        };
+        // Re-check inside the write lock: another process may have rotated meanwhile.
+        let m = material::generate()?;
+        let created = crate::db::immediate(conn, |conn| -> Result<Option<String>, KeyError> {
+            let fresh = signing_keys::list_key_schedules(conn)?;
+            if !schedule::rotation_due(&fresh, now, timing) {
+                return Ok(None);
+            }
+            let activates_at = match activation {
+                Activation::Immediately => now,
+                Activation::AfterPublishWait => now + timing.publish_wait,
+            };
+            signing_keys::insert_signing_key(
+                conn,
+                &SigningKeyRow {
+                    kid: m.kid.clone(),
+                    private_key_der: m.pkcs8_der.clone(),
+                    created_at: now,
+                    activates_at,
+                },
+            )?;
+            Ok(Some(m.kid.clone()))
+        })?;
+        if let Some(kid) = &created {
+            log::info!("scheduled key rotation: created signing key {kid}");
+        }
+        out.created = created;
+    }
+    let schedules = signing_keys::list_key_schedules(conn)?;
+    let expired: Vec<String> = schedule::statuses(&schedules, now, timing)
+        .into_iter()
+        .filter(|s| s.state == KeyState::Expired)
+        .map(|s| s.kid)
+        .collect();
+    if !expired.is_empty() {
+        signing_keys::delete_signing_keys(conn, &expired)?;
+        for kid in &expired {
+            log::info!("signing key {kid} expired and was deleted");
+        }
+        out.deleted = expired;
+    }
+    Ok(out)
+}
+
+/// Every stored key with its state at `now`.
+pub fn list(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Vec<KeyStatus>, KeyError> {
+    let schedules = signing_keys::list_key_schedules(conn)?;
+    Ok(schedule::statuses(&schedules, now, timing))
+}

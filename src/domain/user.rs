@@ -1,0 +1,163 @@
+//! User accounts: creation, listing and disabling.
+
+use crate::db::users::{self, NewUser, UserRow};
+use crate::db::{Conn, DbError};
+
+use super::password::{self, PasswordError};
+use super::secret;
+
+/// A user account without its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The stable `sub` claim.
+    pub subject: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            subject: r.subject,
+            username: r.username,
+            email: r.email,
+            name: r.name,
+            is_admin: r.is_admin,
+            disabled: r.disabled,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// What an operator asks to create.
+#[derive(Debug, Clone)]
+pub struct NewUserRequest {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub is_admin: bool,
+}
+
+/// Why a user could not be created or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("username must be 1-64 characters with no spaces or control characters")]
+    InvalidUsername,
+    #[error("{0:?} is not a valid email address")]
+    InvalidEmail(String),
+    #[error("a user named {0:?} already exists")]
+    Exists(String),
+    #[error("no user named {0:?}")]
+    Unknown(String),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<crate::db::QueryError> for UserError {
+    fn from(e: crate::db::QueryError) -> Self {
+        UserError::Db(DbError::from(e))
+    }
+}
+
+fn valid_username(u: &str) -> bool {
+    (1..=64).contains(&u.chars().count()) && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Validates and stores a new user; the password is hashed with argon2id.
+pub fn create_user(conn: &mut Conn, req: &NewUserRequest, now: i64) -> Result<User, UserError> {
+    if !valid_username(&req.username) {
+        return Err(UserError::InvalidUsername);
+    }
+    if let Some(email) = &req.email {
+        let plausible = email.len() <= 254
+            && email
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            && !email.chars().any(char::is_whitespace);
+        if !plausible {
+            return Err(UserError::InvalidEmail(email.clone()));
+        }
+    }
+    let hash = password::hash_password(&req.password)?;
+    let subject = uuid_like();
+    let row = crate::db::immediate(conn, |conn| {
+        if users::find_user_by_username(conn, &req.username)?.is_some() {
+            return Err(UserError::Exists(req.username.clone()));
+        }
+        Ok(users::insert_user(
+            conn,
+            &NewUser {
+                subject: &subject,
+                username: &req.username,
+                password_hash: &hash,
+                email: req.email.as_deref(),
+                name: req.name.as_deref(),
+                is_admin: req.is_admin,
+                created_at: now,
+            },
+        )?)
+    })?;
+    Ok(row.into())
+}
+
+/// Every user, ordered by username.
+pub fn list_users(conn: &mut Conn) -> Result<Vec<User>, UserError> {
+    Ok(users::list_users(conn)?
+        .into_iter()
+        .map(User::from)
+        .collect())
+}
+
+/// Disables a user so they can no longer sign in.
+pub fn disable_user(conn: &mut Conn, username: &str) -> Result<(), UserError> {
+    match users::update_user_disabled(conn, username, true)? {
+        0 => Err(UserError::Unknown(username.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+/// A random, opaque subject identifier in UUID v4 form, so `sub` reveals
+/// nothing about the account and never changes when the username does.
+fn uuid_like() -> String {
+    let mut b = secret::random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_without_spaces_are_valid() {
+        assert!(valid_username("alice"));
+        assert!(valid_username("alice@example.com"));
+        assert!(!valid_username(""));
+        assert!(!valid_username("a b"));
+        assert!(!valid_username("a\u{7}"));
+    }
+
+    #[test]
+    fn subjects_look_like_uuids_and_differ() {
+        let a = uuid_like();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert_ne!(a, uuid_like());
+    }
+}

@@ -1,0 +1,136 @@
+//! Builds and runs the server: the only place that wires actix-web.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::domain::bootstrap::{self, InitialAdmin};
+use crate::domain::clock::Clock;
+use crate::domain::keys::{self, KeyStore, provider};
+use crate::routes;
+use crate::state::AppState;
+
+/// A built server, bound to its port but not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    initial_admin: Option<InitialAdmin>,
+}
+
+impl Application {
+    /// Binds the configured address and builds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let addr = settings.bind_addr()?;
+        let listener = TcpListener::bind(addr).with_context(|| format!("Failed to bind {addr}"))?;
+        Self::build_with_listener(settings, listener, Clock::system()).await
+    }
+
+    /// Builds the server on an already bound listener with the given clock:
+    /// migrates the database, creates a first signing key and admin if none
+    /// exist, and loads the keys.
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        provider::install();
+        let timing = settings.key_timing();
+        let (database, pool_size) = (settings.database.clone(), settings.database_pool_size);
+        let now = clock.now();
+        let (pool, initial_admin, keys) = tokio::task::spawn_blocking(move || {
+            let pool = db::open(&database, pool_size)
+                .with_context(|| format!("Failed to open database {database}"))?;
+            let mut conn = pool.get().context("Failed to check out a connection")?;
+            let admin = bootstrap::ensure_ready(&mut conn, &timing, now)
+                .context("Failed to prepare the first start")?;
+            let keys = KeyStore::load(&mut conn, timing).context("Failed to load signing keys")?;
+            anyhow::Ok((pool, admin, keys))
+        })
+        .await
+        .context("Failed to run start-up tasks")??;
+
+        let state = AppState {
+            pool,
+            settings: Arc::new(settings),
+            keys: Arc::new(keys),
+            clock,
+        };
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(access_log())
+                .app_data(data.clone())
+                .configure(routes::configure)
+        })
+        .shutdown_timeout(5)
+        .listen(listener)
+        .context("Failed to listen")?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+            initial_admin,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The admin created at this start, if the database had none.
+    pub fn initial_admin(&self) -> Option<&InitialAdmin> {
+        self.initial_admin.as_ref()
+    }
+
+    /// Serves requests, and keeps the key set current, until the server stops.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let maintenance = tokio::spawn(key_maintenance(self.state.clone()));
+        let result = self.server.await.context("Server failed");
+        maintenance.abort();
+        result
+    }
+}
+
+/// One access-log line per request: method, path (never the query string,
+/// which can carry codes or ID tokens), status, size and duration.
+fn access_log() -> Logger {
+    Logger::new(r#"%a "%{METHOD}xi %U" %s %b %Dms"#)
+        .custom_request_replace("METHOD", |req| req.method().to_string())
+}
+
+/// Periodically rotates keys when due and reloads them, so a rotation made
+/// by the CLI reaches the running server without a restart.
+async fn key_maintenance(state: AppState) {
+    let period = Duration::from_secs(state.settings.key_check_interval.max(1) as u64);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || refresh_keys(&s.pool, &s.keys, &s.clock)).await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::error!("key maintenance failed: {e:#}"),
+            Err(e) => log::error!("key maintenance task failed: {e}"),
+        }
+    }
+}
+
+fn refresh_keys(pool: &DbPool, store: &KeyStore, clock: &Clock) -> anyhow::Result<()> {
+    let mut conn = pool.get().context("Failed to check out a connection")?;
+    keys::maintain(&mut conn, &store.timing(), clock.now()).context("Failed to maintain keys")?;
+    store.refresh(&mut conn).context("Failed to reload keys")?;
+    Ok(())
+}

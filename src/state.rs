@@ -1,0 +1,18 @@
+//! The state every request handler shares.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::domain::clock::Clock;
+use crate::domain::keys::KeyStore;
+
+/// Shared, cheaply cloned server state (one per server, so tests can run
+/// several servers with their own settings in one process).
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub keys: Arc<KeyStore>,
+    pub clock: Clock,
+}

@@ -1,0 +1,300 @@
+//! The `tessera` command line against a temporary database.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use tessera::config::Settings;
+use tessera::db::users::find_user_by_username;
+use tessera::domain::password::verify_password;
+
+use crate::helpers::{run_cli, spawn_app, stdout_ok};
+
+fn temp_settings(dir: &tempfile::TempDir) -> Settings {
+    Settings {
+        database: dir.path().join("cli.db").display().to_string(),
+        ..Settings::default()
+    }
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn users_are_added_listed_and_disabled() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let s = temp_settings(&dir);
+
+    // Act
+    let added = stdout_ok(&run_cli(
+        &s,
+        &[
+            "user",
+            "add",
+            "alice",
+            "--password-stdin",
+            "--email",
+            "alice@example.com",
+            "--name",
+            "Alice",
+        ],
+        Some("correct horse battery\n"),
+    ));
+    let generated = stdout_ok(&run_cli(&s, &["user", "add", "bob", "--admin"], None));
+    stdout_ok(&run_cli(&s, &["user", "disable", "bob"], None));
+    let listed = stdout_ok(&run_cli(&s, &["user", "list"], None));
+
+    // Assert
+    assert!(added.contains("created user alice"));
+    assert!(
+        !added.contains("password"),
+        "a chosen password is never echoed"
+    );
+    assert!(generated.contains("password: "));
+    let alice = listed.lines().find(|l| l.starts_with("alice")).unwrap();
+    assert!(alice.contains("alice@example.com"));
+    let bob = listed.lines().find(|l| l.starts_with("bob")).unwrap();
+    assert!(
+        bob.split_whitespace().filter(|w| *w == "yes").count() == 2,
+        "{bob}"
+    );
+    // One trailing newline was stripped from the password read on stdin.
+    let pool = tessera::db::open(&s.database, 1).unwrap();
+    let row = find_user_by_username(&mut pool.get().unwrap(), "alice")
+        .unwrap()
+        .unwrap();
+    assert!(row.password_hash.starts_with("$argon2id$"));
+    assert!(verify_password("correct horse battery", &row.password_hash));
+}
+
+#[test]
+fn bad_arguments_give_one_line_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = temp_settings(&dir);
+    stdout_ok(&run_cli(&s, &["user", "add", "carol"], None));
+
+    let cases: Vec<(Vec<&str>, Option<&str>)> = vec![
+        (vec!["user", "add", "carol"], None),
+        (
+            vec!["user", "add", "dave", "--password-stdin"],
+            Some("short\n"),
+        ),
+        (vec!["user", "disable", "nobody"], None),
+        (vec!["user", "frobnicate"], None),
+        (vec!["client", "add", "web"], None),
+        (
+            vec!["client", "add", "web", "--public", "--secret-stdin"],
+            None,
+        ),
+        (
+            vec![
+                "client",
+                "add",
+                "web",
+                "--redirect-uri",
+                "http://evil.example/cb",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "client",
+                "add",
+                "svc",
+                "--grant-types",
+                "client_credentials",
+                "--secret-stdin",
+            ],
+            Some("too-short\n"),
+        ),
+        (
+            vec!["client", "add", "svc", "--grant-types", "password"],
+            None,
+        ),
+        (
+            vec![
+                "client",
+                "add",
+                "spa",
+                "--public",
+                "--grant-types",
+                "client_credentials",
+            ],
+            None,
+        ),
+        (vec!["client", "remove", "nobody"], None),
+        (vec!["keys", "rotate", "--later"], None),
+    ];
+    for (args, stdin) in cases {
+        let out = run_cli(&s, &args, stdin);
+        let err = stderr_of(&out);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn bad_configuration_is_reported_by_variable_without_a_panic() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["migrate"])
+        .env("TESSERA_BIND", "not-an-address")
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("TESSERA_BIND"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[tokio::test]
+async fn clients_added_with_the_cli_can_get_tokens_and_are_removed() {
+    // Arrange
+    let app = spawn_app().await;
+    let secret = "a-chosen-secret-that-is-long-enough-0123456789";
+
+    // Act
+    let generated = stdout_ok(&app.cli(
+        &[
+            "client",
+            "add",
+            "gen",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "api:read",
+        ],
+        None,
+    ));
+    stdout_ok(&app.cli(
+        &[
+            "client",
+            "add",
+            "chosen",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "api:read",
+            "--secret-stdin",
+        ],
+        Some(&format!("{secret}\n")),
+    ));
+    stdout_ok(&app.cli(
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:5173/cb",
+            "--post-logout-redirect-uri",
+            "http://127.0.0.1:5173/",
+        ],
+        None,
+    ));
+    let generated_secret = generated
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .unwrap()
+        .to_owned();
+    let listed = stdout_ok(&app.cli(&["client", "list"], None));
+
+    // Assert
+    assert_eq!(generated_secret.len(), 43);
+    assert!(
+        listed.lines().any(|l| l.starts_with("spa")
+            && l.contains("public")
+            && l.contains("authorization_code,refresh_token")
+            && l.contains("openid")),
+        "{listed}"
+    );
+    app.client_credentials_token("gen", &generated_secret).await;
+    app.client_credentials_token("chosen", secret).await;
+
+    stdout_ok(&app.cli(&["client", "remove", "gen"], None));
+    let res = app
+        .post_token(
+            "grant_type=client_credentials",
+            Some(("gen", &generated_secret)),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+}
+
+#[test]
+fn first_start_prints_working_admin_credentials_once() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("first.db").display().to_string();
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("serve")
+            .env("TESSERA_DATABASE", &db)
+            .env("TESSERA_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let read_until_serving = |child: &mut std::process::Child| {
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Tessera is serving");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    };
+
+    // Act
+    let mut first = start();
+    let first_out = read_until_serving(&mut first);
+    first.kill().unwrap();
+    let first_err = String::from_utf8_lossy(&first.wait_with_output().unwrap().stderr).into_owned();
+    let mut second = start();
+    let second_out = read_until_serving(&mut second);
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    // Assert
+    let field = |name: &str| {
+        first_out
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(name).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no {name} in {first_out:?}"))
+    };
+    let username = field("username: ");
+    let password = field("password: ");
+    assert_eq!(username, "admin");
+    assert!(
+        !first_err.contains(&password),
+        "the password reached the log"
+    );
+    let pool = tessera::db::open(&db, 1).unwrap();
+    let row = find_user_by_username(&mut pool.get().unwrap(), &username)
+        .unwrap()
+        .unwrap();
+    assert!(row.is_admin);
+    assert!(verify_password(&password, &row.password_hash));
+    assert!(
+        !second_out.iter().any(|l| l.contains("password")),
+        "{second_out:?}"
+    );
+}
+
+#[test]
+fn migrate_creates_the_schema_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = temp_settings(&dir);
+    stdout_ok(&run_cli(&s, &["migrate"], None));
+    let out = stdout_ok(&run_cli(&s, &["migrate"], None));
+    assert!(out.contains("up to date"));
+    assert!(std::path::Path::new(&s.database).exists());
+}

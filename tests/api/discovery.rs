@@ -1,0 +1,103 @@
+//! Discovery documents, the JWKS and the health check.
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn both_discovery_documents_describe_the_implemented_endpoints() {
+    // Arrange
+    let app = spawn_app().await;
+
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        // Act
+        let (status, _, doc) = app.get_json(path).await;
+
+        // Assert
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(doc["issuer"], app.address);
+        assert_eq!(doc["jwks_uri"], format!("{}/jwks.json", app.address));
+        assert_eq!(doc["token_endpoint"], format!("{}/token", app.address));
+        assert_eq!(
+            doc["grant_types_supported"],
+            serde_json::json!(["client_credentials"])
+        );
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post"])
+        );
+        // Nothing that is not implemented yet is advertised.
+        assert!(doc.get("authorization_endpoint").is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_jwks_publishes_only_public_rsa_keys_and_may_be_cached() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let (status, headers, body) = app.get_json("/jwks.json").await;
+
+    // Assert
+    assert_eq!(status, 200);
+    let cache = headers["cache-control"].to_str().unwrap();
+    assert_eq!(
+        cache,
+        format!("public, max-age={}", app.settings.jwks_max_age)
+    );
+    let keys = body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["use"], "sig");
+    for private in ["d", "p", "q", "dp", "dq", "qi"] {
+        assert!(
+            key.get(private).is_none(),
+            "private member {private} leaked"
+        );
+    }
+    // The kid is the RFC 7638 thumbprint of the key.
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
+    let thumbprint = jwk
+        .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+        .unwrap();
+    assert_eq!(key["kid"], thumbprint);
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+
+    let (status, _, body) = app.get_json("/healthz").await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_get_json_errors() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let (missing, _, missing_body) = app.get_json("/no/such/thing").await;
+    let wrong = app
+        .http
+        .delete(format!("{}/jwks.json", app.address))
+        .send()
+        .await
+        .unwrap();
+    let wrong_status = wrong.status();
+    let allow = wrong.headers()["allow"].to_str().unwrap().to_owned();
+    let wrong_body: serde_json::Value = wrong.json().await.unwrap();
+
+    // Assert
+    assert_eq!(missing, 404);
+    assert_eq!(missing_body["error"], "invalid_request");
+    assert_eq!(wrong_status, 405);
+    assert_eq!(allow, "GET");
+    assert_eq!(wrong_body["error"], "invalid_request");
+}

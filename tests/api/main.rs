@@ -1,0 +1,11 @@
+//! Integration tests: each starts the real server on a random loopback port
+//! with a fresh SQLite file and talks HTTP to it.
+
+// A failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod discovery;
+mod helpers;
+mod keys;
+mod token;
