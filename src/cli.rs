@@ -66,6 +66,8 @@ pub enum UserCommand {
     List,
     /// Disable a user so they can no longer sign in.
     Disable { username: String },
+    /// Withdraw a user's consent to a third-party client.
+    RevokeConsent { username: String, client_id: String },
 }
 
 /// `tessera client add` arguments.
@@ -93,6 +95,9 @@ pub struct ClientAdd {
     /// A display name.
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
+    /// A third-party client: users see a consent page listing the scopes.
+    #[arg(long)]
+    consent: bool,
 }
 
 /// `tessera client ...`
@@ -228,6 +233,13 @@ fn user_command(pool: &DbPool, cmd: UserCommand) -> anyhow::Result<()> {
             user::disable_user(&mut conn, &username)?;
             println!("disabled user {username}");
         }
+        UserCommand::RevokeConsent {
+            username,
+            client_id,
+        } => {
+            user::revoke_consent(&mut conn, &username, &client_id)?;
+            println!("withdrew {username}'s consent to {client_id}");
+        }
     }
     Ok(())
 }
@@ -251,6 +263,7 @@ fn client_command(pool: &DbPool, cmd: ClientCommand) -> anyhow::Result<()> {
                 post_logout_redirect_uris: a.post_logout_redirect_uris,
                 grant_types: a.grant_types.map(|g| vec![g]),
                 scopes: a.scopes,
+                consent_required: a.consent,
             };
             let registered = client::register_client(&mut conn, req, Clock::system().now())?;
             let c = &registered.client;

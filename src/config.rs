@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::keys::KeyTiming;
-use crate::domain::tokens::AccessTokenPolicy;
+use crate::domain::session::SessionPolicy;
+use crate::domain::tokens::TokenPolicy;
 
 /// Every setting of the server. Durations are in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,12 @@ pub struct Settings {
     pub key_check_interval: i64,
     /// Largest database connection pool.
     pub database_pool_size: u32,
+    /// A browser session ends after this long without activity.
+    pub session_idle_ttl: i64,
+    /// A browser session ends this long after sign-in.
+    pub session_ttl: i64,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_ttl: i64,
 }
 
 impl Default for Settings {
@@ -46,6 +53,9 @@ impl Default for Settings {
             key_rotation_days: 30,
             key_check_interval: 10,
             database_pool_size: 8,
+            session_idle_ttl: 86_400,
+            session_ttl: 14 * 86_400,
+            refresh_token_ttl: 30 * 86_400,
         }
     }
 }
@@ -135,7 +145,15 @@ impl Settings {
         if self.database.trim().is_empty() {
             return Err(err(env_name("database"), "must not be empty"));
         }
-        let ranges: [(&str, i64, i64, i64); 4] = [
+        let ranges: [(&str, i64, i64, i64); 7] = [
+            ("session_idle_ttl", self.session_idle_ttl, 60, 366 * 86_400),
+            ("session_ttl", self.session_ttl, 60, 366 * 86_400),
+            (
+                "refresh_token_ttl",
+                self.refresh_token_ttl,
+                60,
+                3660 * 86_400,
+            ),
             ("access_token_ttl", self.access_token_ttl, 10, 86_400),
             ("jwks_max_age", self.jwks_max_age, 0, 86_400),
             ("key_rotation_days", self.key_rotation_days, 1, 3650),
@@ -183,8 +201,8 @@ impl Settings {
     }
 
     /// What every access token carries from the settings.
-    pub fn access_token_policy(&self) -> AccessTokenPolicy {
-        AccessTokenPolicy {
+    pub fn token_policy(&self) -> TokenPolicy {
+        TokenPolicy {
             issuer: self.issuer.clone(),
             audience: if self.audience.is_empty() {
                 self.issuer.clone()
@@ -192,6 +210,15 @@ impl Settings {
                 self.audience.clone()
             },
             ttl: self.access_token_ttl,
+            refresh_ttl: self.refresh_token_ttl,
+        }
+    }
+
+    /// How long browser sessions live.
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle_ttl: self.session_idle_ttl,
+            absolute_ttl: self.session_ttl,
         }
     }
 }
@@ -213,7 +240,7 @@ mod tests {
     fn defaults_are_valid() {
         let s = load(&[]).unwrap();
         assert_eq!(s, Settings::default());
-        assert_eq!(s.access_token_policy().audience, "http://127.0.0.1:8080");
+        assert_eq!(s.token_policy().audience, "http://127.0.0.1:8080");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub struct ClientRow {
     pub grant_types: String,
     pub scopes: String,
     pub created_at: i64,
+    pub consent_required: bool,
 }
 
 /// Stores a new client; fails with a unique violation when the id is taken.

@@ -2,9 +2,15 @@
 //! migrations and the helper that runs blocking queries off the async executor.
 //! This folder is the only place that imports diesel.
 
+pub mod auth_codes;
 pub mod clients;
+pub mod consents;
+pub mod refresh_tokens;
+pub mod revocations;
 pub mod schema;
+pub mod sessions;
 pub mod signing_keys;
+pub mod throttle;
 pub mod users;
 
 use std::time::Duration;

@@ -10,6 +10,7 @@ diesel::table! {
         grant_types -> Text,
         scopes -> Text,
         created_at -> BigInt,
+        consent_required -> Bool,
     }
 }
 
@@ -36,4 +37,99 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(clients, signing_keys, users,);
+diesel::table! {
+    auth_codes (code_hash) {
+        code_hash -> Binary,
+        client_id -> Text,
+        session_id -> Integer,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        access_jti -> Nullable<Text>,
+        access_expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Integer,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+        locked_until -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Integer,
+        token_hash -> Binary,
+        client_id -> Text,
+        user_id -> Integer,
+        session_id -> Nullable<Integer>,
+        code_hash -> Nullable<Binary>,
+        scope -> Text,
+        offline -> Bool,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    revoked_access_tokens (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
+        revoked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        sid -> Text,
+        token_hash -> Binary,
+        user_id -> Integer,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        idle_expires_at -> BigInt,
+        absolute_expires_at -> BigInt,
+        ip -> Text,
+        user_agent -> Text,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(auth_codes -> clients (client_id));
+diesel::joinable!(auth_codes -> sessions (session_id));
+diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(consents -> users (user_id));
+diesel::joinable!(refresh_tokens -> clients (client_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    auth_codes,
+    clients,
+    consents,
+    login_throttle,
+    refresh_tokens,
+    revoked_access_tokens,
+    sessions,
+    signing_keys,
+    users,
+);

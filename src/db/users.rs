@@ -78,3 +78,15 @@ pub fn update_user_disabled(
         .set(users::disabled.eq(disabled))
         .execute(conn)
 }
+
+/// Finds a user by subject (`sub`).
+pub fn find_user_by_subject(
+    conn: &mut SqliteConnection,
+    subject: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::subject.eq(subject))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -62,6 +62,8 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     pub scopes: Scope,
     pub created_at: i64,
+    /// Third-party clients show a consent page before the first grant.
+    pub consent_required: bool,
 }
 
 impl Client {
@@ -73,6 +75,11 @@ impl Client {
     /// True when the client is registered for `grant`.
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// Reads a stored registration.
+    pub fn from_stored(row: ClientRow) -> Result<Self, DbError> {
+        Self::from_row(row)
     }
 
     fn from_row(row: ClientRow) -> Result<Self, DbError> {
@@ -101,6 +108,7 @@ impl Client {
             name: row.name,
             secret_hash: row.secret_hash,
             created_at: row.created_at,
+            consent_required: row.consent_required,
         })
     }
 }
@@ -128,6 +136,8 @@ pub struct NewClient {
     pub grant_types: Option<Vec<String>>,
     /// `None` means [`DEFAULT_SCOPES`].
     pub scopes: Option<String>,
+    /// A third-party client: users are asked to consent.
+    pub consent_required: bool,
 }
 
 /// Why a registration was refused.
@@ -267,6 +277,7 @@ pub fn register_client(
             .join(" "),
         scopes: scopes.to_string(),
         created_at: now,
+        consent_required: req.consent_required,
     };
     crate::db::immediate(conn, |conn| {
         if clients::find_client(conn, &row.client_id)?.is_some() {
@@ -295,6 +306,19 @@ pub fn remove_client(conn: &mut Conn, client_id: &str) -> Result<(), ClientError
         0 => Err(ClientError::Unknown(client_id.to_owned())),
         _ => Ok(()),
     }
+}
+
+/// True when `origin` is the origin of some client's registered redirect
+/// URI: the only origins allowed to call the token endpoints from a browser.
+pub fn origin_is_registered(conn: &mut Conn, origin: &str) -> Result<bool, crate::db::QueryError> {
+    let rows = clients::list_clients(conn)?;
+    Ok(rows.iter().any(|r| {
+        serde_json::from_str::<Vec<String>>(&r.redirect_uris)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|u| url::Url::parse(u).ok())
+            .any(|u| u.origin().is_tuple() && u.origin().ascii_serialization() == origin)
+    }))
 }
 
 /// The credentials a client presented at an endpoint (RFC 6749 §2.3).

@@ -1,14 +1,20 @@
 //! OAuth 2.0 / OpenID Connect rules, free of HTTP and HTML.
 
+pub mod authorize;
 pub mod bootstrap;
 pub mod client;
 pub mod clock;
 pub mod error;
 pub mod flows;
 pub mod keys;
+pub mod login;
+pub mod logout;
 pub mod password;
+pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
+pub mod session;
 pub mod tokens;
 pub mod user;
+pub mod userinfo;

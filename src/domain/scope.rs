@@ -68,6 +68,11 @@ impl Scope {
         )
     }
 
+    /// Every token of either set.
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+
     /// The tokens, in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)

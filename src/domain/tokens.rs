@@ -1,7 +1,12 @@
-//! Access tokens as RFC 9068 JWTs, and the token endpoint's success response
-//! (RFC 6749 §5.1).
+//! Tokens the server signs: RFC 9068 access tokens and OpenID Connect ID
+//! tokens, the token endpoint's success response (RFC 6749 §5.1), and the
+//! strict verification of access tokens presented back to the server.
 
-use serde::Serialize;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::error::OAuthError;
 use super::keys::KeyStore;
@@ -10,9 +15,11 @@ use super::secret;
 
 /// The JOSE `typ` of an access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// Allowed clock difference when checking `exp`/`iat`.
+pub const LEEWAY: u64 = 30;
 
 /// Claims of an access token (RFC 9068 §2.2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
@@ -21,8 +28,19 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub jti: String,
     pub client_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+/// A user's sign-in, for tokens issued on their behalf.
+#[derive(Debug, Clone)]
+pub struct SignedInUser<'a> {
+    pub sid: &'a str,
+    pub auth_time: i64,
 }
 
 /// What goes into an access token besides the server's own settings.
@@ -31,14 +49,16 @@ pub struct AccessTokenGrant<'a> {
     pub subject: &'a str,
     pub client_id: &'a str,
     pub scope: &'a Scope,
+    pub user: Option<SignedInUser<'a>>,
 }
 
-/// The issuer-wide parts of every access token.
+/// The issuer-wide parts of every token.
 #[derive(Debug, Clone)]
-pub struct AccessTokenPolicy {
+pub struct TokenPolicy {
     pub issuer: String,
     pub audience: String,
     pub ttl: i64,
+    pub refresh_ttl: i64,
 }
 
 /// A signed access token and its claims.
@@ -51,7 +71,7 @@ pub struct IssuedAccessToken {
 /// Builds and signs an access token.
 pub fn issue_access_token(
     keys: &KeyStore,
-    policy: &AccessTokenPolicy,
+    policy: &TokenPolicy,
     grant: &AccessTokenGrant,
     now: i64,
 ) -> Result<IssuedAccessToken, OAuthError> {
@@ -64,11 +84,51 @@ pub fn issue_access_token(
         jti: secret::generate_token()[..22].to_owned(),
         client_id: grant.client_id.to_owned(),
         scope: (!grant.scope.is_empty()).then(|| grant.scope.to_string()),
+        sid: grant.user.as_ref().map(|u| u.sid.to_owned()),
+        auth_time: grant.user.as_ref().map(|u| u.auth_time),
     };
     let (token, _kid) = keys
         .sign(&claims, ACCESS_TOKEN_TYP, now)
         .map_err(OAuthError::internal)?;
     Ok(IssuedAccessToken { token, claims })
+}
+
+/// Claims of an ID token (OpenID Connect Core §2, §3.1.3.6).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub at_hash: String,
+    pub sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `at_hash`: the left half of SHA-256 of the access token, base64url.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// Signs an ID token.
+pub fn sign_id_token(
+    keys: &KeyStore,
+    claims: &IdTokenClaims,
+    now: i64,
+) -> Result<String, OAuthError> {
+    keys.sign(claims, "JWT", now)
+        .map(|(t, _)| t)
+        .map_err(OAuthError::internal)
 }
 
 /// The JSON body of a successful token response.
@@ -79,6 +139,10 @@ pub struct TokenResponse {
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl TokenResponse {
@@ -89,6 +153,111 @@ impl TokenResponse {
             scope: issued.claims.scope,
             access_token: issued.token,
             token_type: "Bearer",
+            refresh_token: None,
+            id_token: None,
         }
+    }
+}
+
+/// Why a presented token was refused. Deliberately coarse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid token: {0}")]
+pub struct InvalidToken(pub &'static str);
+
+fn typ_is(header_typ: Option<&str>, expected: &str) -> bool {
+    header_typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case(expected)
+            || t.eq_ignore_ascii_case(&format!("application/{expected}"))
+    })
+}
+
+/// Verifies an access token issued by this server: RS256 only (so neither
+/// `alg: none` nor HS256 "signed" with the public key passes), `typ: at+jwt`,
+/// a published `kid`, and the issuer, audience and expiry.
+pub fn verify_access_token(
+    keys: &KeyStore,
+    policy: &TokenPolicy,
+    token: &str,
+    now: i64,
+) -> Result<AccessTokenClaims, InvalidToken> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken("malformed"))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(InvalidToken("algorithm not allowed"));
+    }
+    if !typ_is(header.typ.as_deref(), ACCESS_TOKEN_TYP) {
+        return Err(InvalidToken("not an access token"));
+    }
+    let kid = header.kid.ok_or(InvalidToken("no key id"))?;
+    let key = keys
+        .decoding_key(&kid, now)
+        .map_err(|_| InvalidToken("key lookup failed"))?
+        .ok_or(InvalidToken("unknown key"))?;
+    let mut v = Validation::new(Algorithm::RS256);
+    v.set_issuer(&[&policy.issuer]);
+    v.set_audience(&[&policy.audience]);
+    v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    // The server's clock (movable in tests) decides expiry, not the system's.
+    v.validate_exp = false;
+    let claims = jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &v)
+        .map_err(|_| InvalidToken("signature or claims invalid"))?
+        .claims;
+    if claims.exp + LEEWAY as i64 <= now {
+        return Err(InvalidToken("expired"));
+    }
+    if claims.iat > now + LEEWAY as i64 {
+        return Err(InvalidToken("issued in the future"));
+    }
+    Ok(claims)
+}
+
+/// Verifies an ID token this server issued, ignoring expiry (an
+/// `id_token_hint` may be expired, OIDC RP-Initiated Logout §2).
+pub fn verify_id_token_hint(
+    keys: &KeyStore,
+    issuer: &str,
+    token: &str,
+    now: i64,
+) -> Result<IdTokenClaims, InvalidToken> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken("malformed"))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(InvalidToken("algorithm not allowed"));
+    }
+    let kid = header.kid.ok_or(InvalidToken("no key id"))?;
+    let key = keys
+        .decoding_key(&kid, now)
+        .map_err(|_| InvalidToken("key lookup failed"))?
+        .ok_or(InvalidToken("unknown key"))?;
+    let mut v = Validation::new(Algorithm::RS256);
+    v.set_issuer(&[issuer]);
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v.set_required_spec_claims(&["iss", "aud", "sub"]);
+    jsonwebtoken::decode::<IdTokenClaims>(token, &key, &v)
+        .map(|d| d.claims)
+        .map_err(|_| InvalidToken("signature or claims invalid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_follows_oidc_core_3_1_3_6() {
+        // Left-most 128 bits of SHA-256, base64url without padding: 22 characters.
+        let h = at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y");
+        assert_eq!(h.len(), 22);
+        assert_eq!(
+            h,
+            URL_SAFE_NO_PAD
+                .encode(&Sha256::digest(b"jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y")[..16])
+        );
+    }
+
+    #[test]
+    fn typ_accepts_the_media_type_form() {
+        assert!(typ_is(Some("at+jwt"), "at+jwt"));
+        assert!(typ_is(Some("application/at+jwt"), "at+jwt"));
+        assert!(!typ_is(Some("JWT"), "at+jwt"));
+        assert!(!typ_is(None, "at+jwt"));
     }
 }

@@ -54,6 +54,8 @@ pub enum UserError {
     Exists(String),
     #[error("no user named {0:?}")]
     Unknown(String),
+    #[error("the user has no consent for client {0:?}")]
+    NoConsent(String),
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error(transparent)]
@@ -119,6 +121,16 @@ pub fn list_users(conn: &mut Conn) -> Result<Vec<User>, UserError> {
 pub fn disable_user(conn: &mut Conn, username: &str) -> Result<(), UserError> {
     match users::update_user_disabled(conn, username, true)? {
         0 => Err(UserError::Unknown(username.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+/// Withdraws a user's consent to a client, so the next request asks again.
+pub fn revoke_consent(conn: &mut Conn, username: &str, client_id: &str) -> Result<(), UserError> {
+    let user = users::find_user_by_username(conn, username)?
+        .ok_or_else(|| UserError::Unknown(username.to_owned()))?;
+    match crate::db::consents::delete_consent(conn, user.id, client_id)? {
+        0 => Err(UserError::NoConsent(client_id.to_owned())),
         _ => Ok(()),
     }
 }

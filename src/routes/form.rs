@@ -51,6 +51,11 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// Every parameter.
+    pub fn as_map(&self) -> &HashMap<String, String> {
+        &self.0
+    }
+
     /// A parameter that must be present.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)

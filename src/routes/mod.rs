@@ -1,38 +1,83 @@
 //! HTTP endpoints, one file per endpoint group. Handlers stay thin: they read
 //! the request, make one blocking call into the domain and shape the answer.
 
+pub mod authorize;
+pub mod consent;
+pub mod cors;
 pub mod discovery;
 pub mod form;
 pub mod health;
 pub mod jwks;
+pub mod login;
+pub mod logout;
+pub mod pages;
 pub mod responses;
+pub mod static_files;
 pub mod token;
+pub mod userinfo;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
 
 use responses::method_not_allowed;
 
 /// Registers every route on an actix service config.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(discovery::discovery_get))
+                .default_service(method_not_allowed("GET")),
+        );
+    }
     cfg.service(
-        web::resource("/.well-known/openid-configuration")
-            .route(web::get().to(discovery::discovery_get))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/.well-known/oauth-authorization-server")
-            .route(web::get().to(discovery::discovery_get))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
         web::resource("/jwks.json")
+            .wrap(from_fn(cors::cors))
             .route(web::get().to(jwks::jwks_get))
             .default_service(method_not_allowed("GET")),
     )
     .service(
         web::resource("/token")
+            .wrap(from_fn(cors::cors))
             .route(web::post().to(token::token_post))
             .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/userinfo")
+            .wrap(from_fn(cors::cors))
+            .route(web::get().to(userinfo::userinfo_get))
+            .route(web::post().to(userinfo::userinfo_post))
+            .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/authorize")
+            .route(web::get().to(authorize::authorize_get))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/login")
+            .route(web::get().to(login::login_get))
+            .route(web::post().to(login::login_post))
+            .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/consent")
+            .route(web::post().to(consent::consent_post))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/logout")
+            .route(web::get().to(logout::logout_get))
+            .route(web::post().to(logout::logout_post))
+            .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/static/tessera.css")
+            .route(web::get().to(static_files::stylesheet_get))
+            .default_service(method_not_allowed("GET")),
     )
     .service(
         web::resource("/healthz")

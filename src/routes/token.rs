@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::error::OAuthError;
+use crate::domain::flows::authorization_code::{self, CodeRedemption};
 use crate::domain::flows::client_credentials;
 use crate::state::AppState;
 
@@ -18,20 +19,30 @@ pub async fn token_post(
 ) -> Result<HttpResponse, OAuthError> {
     let params = read_form(&req, payload).await?;
     let grant_type = params.require("grant_type")?.to_owned();
-    let creds = read_client(&req, &params)?;
-    match grant_type.as_str() {
+    let creds = read_client(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let keys = state.keys.clone();
+    let policy = state.settings.token_policy();
+    let now = state.clock.now();
+    let response = match grant_type.as_str() {
         "client_credentials" => {
-            let creds = creds.ok_or(OAuthError::InvalidClient)?;
             let scope = params.get("scope").map(str::to_owned);
-            let keys = state.keys.clone();
-            let policy = state.settings.access_token_policy();
-            let now = state.clock.now();
-            let response = crate::db::run(&state.pool, move |conn| {
+            crate::db::run(&state.pool, move |conn| {
                 client_credentials::exchange(conn, &keys, &policy, &creds, scope.as_deref(), now)
             })
-            .await?;
-            Ok(no_store_json(&response))
+            .await?
         }
-        _ => Err(OAuthError::UnsupportedGrantType),
-    }
+        "authorization_code" => {
+            let redemption = CodeRedemption {
+                code: params.require("code")?.to_owned(),
+                redirect_uri: params.get("redirect_uri").map(str::to_owned),
+                code_verifier: params.get("code_verifier").map(str::to_owned),
+            };
+            crate::db::run(&state.pool, move |conn| {
+                authorization_code::exchange(conn, &keys, &policy, &creds, &redemption, now)
+            })
+            .await?
+        }
+        _ => return Err(OAuthError::UnsupportedGrantType),
+    };
+    Ok(no_store_json(&response))
 }

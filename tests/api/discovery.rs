@@ -20,15 +20,37 @@ async fn both_discovery_documents_describe_the_implemented_endpoints() {
         assert_eq!(doc["jwks_uri"], format!("{}/jwks.json", app.address));
         assert_eq!(doc["token_endpoint"], format!("{}/token", app.address));
         assert_eq!(
+            doc["authorization_endpoint"],
+            format!("{}/authorize", app.address)
+        );
+        assert_eq!(
+            doc["userinfo_endpoint"],
+            format!("{}/userinfo", app.address)
+        );
+        assert_eq!(
+            doc["end_session_endpoint"],
+            format!("{}/logout", app.address)
+        );
+        assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["client_credentials"])
+            serde_json::json!(["authorization_code", "client_credentials"])
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"])
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
         );
-        // Nothing that is not implemented yet is advertised.
-        assert!(doc.get("authorization_endpoint").is_none());
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            serde_json::json!(["RS256"])
+        );
+        // Nothing that is not implemented is advertised.
+        assert!(doc.get("revocation_endpoint").is_none());
+        assert!(doc.get("introspection_endpoint").is_none());
     }
 }
 

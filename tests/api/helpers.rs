@@ -13,6 +13,7 @@ use tessera::config::Settings;
 use tessera::db::{self, DbPool};
 use tessera::domain::client::{ClientKind, NewClient, register_client};
 use tessera::domain::clock::Clock;
+use tessera::domain::user::{NewUserRequest, create_user};
 use tessera::startup::Application;
 
 static LOGGING: LazyLock<()> = LazyLock::new(|| {
@@ -100,11 +101,72 @@ impl TestApp {
                 post_logout_redirect_uris: vec![],
                 grant_types: Some(vec![grants.into()]),
                 scopes: Some(scopes.into()),
+                consent_required: false,
             },
             self.clock.now(),
         )
         .unwrap();
         registered.generated_secret.unwrap()
+    }
+
+    /// Creates a user through the library (as the CLI does).
+    pub fn add_user(&self, username: &str, password: &str) {
+        let mut conn = self.pool.get().unwrap();
+        create_user(
+            &mut conn,
+            &NewUserRequest {
+                username: username.into(),
+                password: password.into(),
+                email: Some(format!("{username}@example.com")),
+                name: Some(format!("{username} Example")),
+                is_admin: false,
+            },
+            self.clock.now(),
+        )
+        .unwrap();
+    }
+
+    /// Registers a public client (an SPA) with one redirect URI and one
+    /// post-logout redirect URI.
+    pub fn add_public_client(&self, client_id: &str, redirect_uri: &str, consent: bool) {
+        let mut conn = self.pool.get().unwrap();
+        register_client(
+            &mut conn,
+            NewClient {
+                client_id: client_id.into(),
+                name: Some(format!("{client_id} app")),
+                kind: ClientKind::Public,
+                redirect_uris: vec![redirect_uri.into()],
+                post_logout_redirect_uris: vec![format!("{redirect_uri}/signed-out")],
+                grant_types: None,
+                scopes: None,
+                consent_required: consent,
+            },
+            self.clock.now(),
+        )
+        .unwrap();
+    }
+
+    /// `GET /userinfo` with a bearer token.
+    pub async fn userinfo(&self, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/userinfo", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// True when the stored refresh token has been revoked.
+    pub fn refresh_token_revoked(&self, token: &str) -> bool {
+        let hash = tessera::domain::secret::hash_secret(token);
+        let state = tessera::db::refresh_tokens::find_refresh_token_state(
+            &mut self.pool.get().unwrap(),
+            &hash,
+        )
+        .unwrap()
+        .expect("refresh token is stored");
+        state.1.is_some()
     }
 
     /// `POST /token` with a raw form body and optional Basic credentials.

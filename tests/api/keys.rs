@@ -60,9 +60,19 @@ async fn rotate_now_signs_at_once_and_warns() {
     // Assert
     assert!(out.contains("warning"), "{out}");
     app.wait_for_jwks_len(2).await;
-    let new_kid = kid_of(&app.client_credentials_token("svc", &secret).await);
+    // Activation has one-second resolution: a key made in the same second as
+    // its predecessor's activation takes over at the next second.
+    let mut new_kid = old_kid.clone();
+    let mut listed = String::new();
+    for _ in 0..30 {
+        new_kid = kid_of(&app.client_credentials_token("svc", &secret).await);
+        listed = stdout_ok(&app.cli(&["keys", "list"], None));
+        if new_kid != old_kid && listed.contains("active") && listed.contains("retired") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_ne!(new_kid, old_kid);
-    let listed = stdout_ok(&app.cli(&["keys", "list"], None));
     assert!(
         listed
             .lines()

@@ -4,8 +4,13 @@
 // A failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod authorize;
+mod browser;
 mod cli;
 mod discovery;
 mod helpers;
 mod keys;
+mod logout;
 mod token;
+mod userinfo;
+mod webdriver;

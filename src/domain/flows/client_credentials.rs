@@ -6,9 +6,7 @@ use crate::domain::client::{ClientCredentials, GrantType, authenticate_client};
 use crate::domain::error::OAuthError;
 use crate::domain::keys::KeyStore;
 use crate::domain::scope::Scope;
-use crate::domain::tokens::{
-    AccessTokenGrant, AccessTokenPolicy, TokenResponse, issue_access_token,
-};
+use crate::domain::tokens::{AccessTokenGrant, TokenPolicy, TokenResponse, issue_access_token};
 
 /// Decides which scope to grant. Without a request the client gets every
 /// registered scope it may use for itself; a request must be a subset of that.
@@ -32,7 +30,7 @@ pub fn grant_scope(allowed: &Scope, requested: Option<&str>) -> Result<Scope, OA
 pub fn exchange(
     conn: &mut Conn,
     keys: &KeyStore,
-    policy: &AccessTokenPolicy,
+    policy: &TokenPolicy,
     creds: &ClientCredentials,
     requested_scope: Option<&str>,
     now: i64,
@@ -51,6 +49,7 @@ pub fn exchange(
             subject: &client.client_id,
             client_id: &client.client_id,
             scope: &scope,
+            user: None,
         },
         now,
     )?;

@@ -1,3 +1,4 @@
 //! The grant flows of the token endpoint.
 
+pub mod authorization_code;
 pub mod client_credentials;

@@ -8,7 +8,7 @@ pub mod schedule;
 
 use std::sync::{Arc, RwLock};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 
 use crate::db::signing_keys::{self, KeySchedule, SigningKeyRow};
@@ -43,6 +43,7 @@ impl From<crate::db::QueryError> for KeyError {
 struct LoadedKey {
     schedule: KeySchedule,
     encoding: EncodingKey,
+    decoding: DecodingKey,
     pkcs1_der: Vec<u8>,
     jwk: PublicJwk,
 }
@@ -116,6 +117,7 @@ impl KeyStore {
                             Arc::new(LoadedKey {
                                 schedule: s.clone(),
                                 encoding: k.encoding.clone(),
+                                decoding: k.decoding.clone(),
                                 pkcs1_der: k.pkcs1_der.clone(),
                                 jwk: k.jwk.clone(),
                             })
@@ -170,6 +172,18 @@ impl KeyStore {
         Ok((token, key.schedule.kid.clone()))
     }
 
+    /// The public key with this `kid`, if it is published at `now`. Only
+    /// published keys verify, so a deleted or unknown key never does.
+    pub fn decoding_key(&self, kid: &str, now: i64) -> Result<Option<DecodingKey>, KeyError> {
+        let keys = self.snapshot()?;
+        let statuses = self.statuses(&keys, now);
+        Ok(keys
+            .iter()
+            .zip(statuses)
+            .find(|(k, s)| k.schedule.kid == kid && s.state.is_published())
+            .map(|(k, _)| k.decoding.clone()))
+    }
+
     /// The public keys to publish at `now`: next, active and retired keys.
     pub fn jwks(&self, now: i64) -> Result<Jwks, KeyError> {
         let keys = self.snapshot()?;
@@ -194,6 +208,7 @@ fn parse_row(row: &SigningKeyRow) -> Result<LoadedKey, KeyError> {
             activates_at: row.activates_at,
         },
         encoding: EncodingKey::from_rsa_der(&m.pkcs1_der),
+        decoding: DecodingKey::from_rsa_components(&m.jwk.n, &m.jwk.e)?,
         pkcs1_der: m.pkcs1_der.clone(),
         jwk: m.jwk,
     })
@@ -217,10 +232,11 @@ pub fn rotate(
     activation: Activation,
 ) -> Result<KeyStatus, KeyError> {
     let m = material::generate()?;
-    let activates_at = match activation {
+    let requested = match activation {
         Activation::AfterPublishWait => now + timing.publish_wait,
         Activation::Immediately => now,
     };
+    let activates_at = after_existing(&signing_keys::list_key_schedules(conn)?, requested);
     let row = SigningKeyRow {
         kid: m.kid.clone(),
         private_key_der: m.pkcs8_der,
@@ -244,6 +260,15 @@ pub fn rotate(
         activates_at,
         retired_at: None,
     })
+}
+
+/// Activation times are whole seconds: a new key always activates strictly
+/// after every existing one, so which key signs is never a tie.
+fn after_existing(keys: &[KeySchedule], requested: i64) -> i64 {
+    keys.iter()
+        .map(|k| k.activates_at + 1)
+        .max()
+        .map_or(requested, |l| requested.max(l))
 }
 
 /// What [`maintain`] did.
@@ -272,10 +297,11 @@ pub fn maintain(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Mainten
             if !schedule::rotation_due(&fresh, now, timing) {
                 return Ok(None);
             }
-            let activates_at = match activation {
+            let requested = match activation {
                 Activation::Immediately => now,
                 Activation::AfterPublishWait => now + timing.publish_wait,
             };
+            let activates_at = after_existing(&fresh, requested);
             signing_keys::insert_signing_key(
                 conn,
                 &SigningKeyRow {

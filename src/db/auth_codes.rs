@@ -1,0 +1,74 @@
+//! Storage of authorization codes (as SHA-256 hashes).
+
+use diesel::prelude::*;
+
+use super::schema::auth_codes;
+
+/// A stored authorization code.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_codes)]
+pub struct AuthCodeRow {
+    pub code_hash: Vec<u8>,
+    pub client_id: String,
+    pub session_id: i32,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub access_jti: Option<String>,
+    pub access_expires_at: Option<i64>,
+}
+
+/// Stores a new code.
+pub fn insert_auth_code(conn: &mut SqliteConnection, row: &AuthCodeRow) -> QueryResult<()> {
+    diesel::insert_into(auth_codes::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Finds a code by its hash.
+pub fn find_auth_code(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+) -> QueryResult<Option<AuthCodeRow>> {
+    auth_codes::table
+        .find(hash)
+        .select(AuthCodeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks an unused code used (compare-and-set); returns 0 when it was
+/// already used, so exactly one redemption can win.
+pub fn update_auth_code_used(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        auth_codes::table
+            .find(hash)
+            .filter(auth_codes::used_at.is_null()),
+    )
+    .set(auth_codes::used_at.eq(now))
+    .execute(conn)
+}
+
+/// Records the access token a code produced, so a replay can revoke it.
+pub fn update_auth_code_access(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+    jti: &str,
+    expires_at: i64,
+) -> QueryResult<usize> {
+    diesel::update(auth_codes::table.find(hash))
+        .set((
+            auth_codes::access_jti.eq(jti),
+            auth_codes::access_expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+}

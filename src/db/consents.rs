@@ -1,0 +1,46 @@
+//! Storage of users' consents to third-party clients.
+
+use diesel::prelude::*;
+
+use super::schema::consents;
+
+/// The scope a user consented to for a client, if any.
+pub fn find_consent(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    client_id: &str,
+) -> QueryResult<Option<String>> {
+    consents::table
+        .find((user_id, client_id))
+        .select(consents::scope)
+        .first(conn)
+        .optional()
+}
+
+/// Stores (or widens) a consent.
+pub fn upsert_consent(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::replace_into(consents::table)
+        .values((
+            consents::user_id.eq(user_id),
+            consents::client_id.eq(client_id),
+            consents::scope.eq(scope),
+            consents::granted_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Withdraws a consent; returns 0 when there was none.
+pub fn delete_consent(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    client_id: &str,
+) -> QueryResult<usize> {
+    diesel::delete(consents::table.find((user_id, client_id))).execute(conn)
+}

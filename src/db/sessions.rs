@@ -1,0 +1,112 @@
+//! Storage of browser sessions.
+
+use diesel::prelude::*;
+
+use super::schema::{sessions, users};
+use super::users::UserRow;
+
+/// A stored browser session.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: i32,
+    pub sid: String,
+    pub token_hash: Vec<u8>,
+    pub user_id: i32,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub ip: String,
+    pub user_agent: String,
+    pub ended_at: Option<i64>,
+}
+
+/// A session about to be stored.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub sid: &'a str,
+    pub token_hash: &'a [u8],
+    pub user_id: i32,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+}
+
+/// Stores a new session.
+pub fn insert_session(conn: &mut SqliteConnection, s: &NewSession) -> QueryResult<SessionRow> {
+    diesel::insert_into(sessions::table)
+        .values(s)
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+}
+
+/// Finds a session and its user by the hash of the cookie value.
+pub fn find_session_by_token_hash(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(hash))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Finds a session and its user by internal id.
+pub fn find_session(
+    conn: &mut SqliteConnection,
+    id: i32,
+) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(id))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Finds a session by its public `sid`.
+pub fn find_session_by_sid(
+    conn: &mut SqliteConnection,
+    sid: &str,
+) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .filter(sessions::sid.eq(sid))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records activity: moves `last_seen_at` and the idle expiry.
+pub fn update_session_seen(
+    conn: &mut SqliteConnection,
+    id: i32,
+    now: i64,
+    idle_expires_at: i64,
+) -> QueryResult<usize> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::idle_expires_at.eq(idle_expires_at),
+        ))
+        .execute(conn)
+}
+
+/// Ends a session (sign-out or revocation); returns 0 when already ended.
+pub fn revoke_session(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(now))
+    .execute(conn)
+}

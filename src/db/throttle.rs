@@ -1,0 +1,48 @@
+//! Storage of failed sign-in counters.
+
+use diesel::prelude::*;
+
+use super::schema::login_throttle;
+
+/// A throttle counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+pub struct ThrottleRow {
+    pub failures: i32,
+    pub last_failure_at: i64,
+    pub locked_until: i64,
+}
+
+/// The counter for `key`, if any.
+pub fn find_throttle(conn: &mut SqliteConnection, key: &str) -> QueryResult<Option<ThrottleRow>> {
+    login_throttle::table
+        .find(key)
+        .select((
+            login_throttle::failures,
+            login_throttle::last_failure_at,
+            login_throttle::locked_until,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Writes the counter for `key`.
+pub fn upsert_throttle(
+    conn: &mut SqliteConnection,
+    key: &str,
+    row: ThrottleRow,
+) -> QueryResult<()> {
+    diesel::replace_into(login_throttle::table)
+        .values((
+            login_throttle::key.eq(key),
+            login_throttle::failures.eq(row.failures),
+            login_throttle::last_failure_at.eq(row.last_failure_at),
+            login_throttle::locked_until.eq(row.locked_until),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Clears the counter for `key`.
+pub fn delete_throttle(conn: &mut SqliteConnection, key: &str) -> QueryResult<usize> {
+    diesel::delete(login_throttle::table.find(key)).execute(conn)
+}

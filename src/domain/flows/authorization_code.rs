@@ -1,0 +1,190 @@
+//! The authorization code grant at the token endpoint (RFC 6749 §4.1.3,
+//! RFC 7636 §4.6, OpenID Connect Core §3.1.3): one redemption per code, and a
+//! second one revokes what the first produced (RFC 6749 §4.1.2).
+
+use crate::db::auth_codes::{self, AuthCodeRow};
+use crate::db::refresh_tokens::{self, NewRefreshToken};
+use crate::db::sessions::{self, SessionRow};
+use crate::db::users::UserRow;
+use crate::db::{Conn, revocations};
+use crate::domain::client::{Client, ClientCredentials, GrantType, authenticate_client};
+use crate::domain::error::OAuthError;
+use crate::domain::keys::KeyStore;
+use crate::domain::pkce;
+use crate::domain::scope::Scope;
+use crate::domain::secret;
+use crate::domain::session::is_live;
+use crate::domain::tokens::{
+    AccessTokenGrant, IdTokenClaims, SignedInUser, TokenPolicy, TokenResponse, at_hash,
+    issue_access_token, sign_id_token,
+};
+
+/// The parameters of a code redemption.
+#[derive(Debug, Clone)]
+pub struct CodeRedemption {
+    pub code: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+enum Checked {
+    Redeemed(Box<(AuthCodeRow, SessionRow, UserRow)>),
+    Replayed,
+}
+
+fn invalid(msg: &str) -> OAuthError {
+    OAuthError::InvalidGrant(msg.to_owned())
+}
+
+/// Authenticates the client, redeems the code and issues the tokens.
+pub fn exchange(
+    conn: &mut Conn,
+    keys: &KeyStore,
+    policy: &TokenPolicy,
+    creds: &ClientCredentials,
+    req: &CodeRedemption,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let client = authenticate_client(conn, creds)?;
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the authorization_code grant".into(),
+        ));
+    }
+    let code_hash = secret::hash_secret(&req.code);
+    let checked = crate::db::immediate(conn, |conn| redeem(conn, &client, &code_hash, req, now))?;
+    let (code, session, user) = match checked {
+        Checked::Redeemed(found) => *found,
+        Checked::Replayed => return Err(invalid("the authorization code was already used")),
+    };
+    let scope = Scope::parse(&code.scope).map_err(|_| invalid("stored scope is invalid"))?;
+    let access = issue_access_token(
+        keys,
+        policy,
+        &AccessTokenGrant {
+            subject: &user.subject,
+            client_id: &client.client_id,
+            scope: &scope,
+            user: Some(SignedInUser {
+                sid: &session.sid,
+                auth_time: session.auth_time,
+            }),
+        },
+        now,
+    )?;
+    let id_token = if scope.contains("openid") {
+        let claims = IdTokenClaims {
+            iss: policy.issuer.clone(),
+            sub: user.subject.clone(),
+            aud: client.client_id.clone(),
+            exp: now + policy.ttl,
+            iat: now,
+            auth_time: session.auth_time,
+            nonce: code.nonce.clone(),
+            at_hash: at_hash(&access.token),
+            sid: session.sid.clone(),
+            name: scope
+                .contains("profile")
+                .then(|| user.name.clone())
+                .flatten(),
+            preferred_username: scope.contains("profile").then(|| user.username.clone()),
+            email: scope
+                .contains("email")
+                .then(|| user.email.clone())
+                .flatten(),
+        };
+        Some(sign_id_token(keys, &claims, now)?)
+    } else {
+        None
+    };
+    let refresh_token = if client.allows(GrantType::RefreshToken) {
+        let token = secret::generate_token();
+        let offline = scope.contains("offline_access");
+        let expires_at = if offline {
+            now + policy.refresh_ttl
+        } else {
+            (now + policy.refresh_ttl).min(session.absolute_expires_at)
+        };
+        refresh_tokens::insert_refresh_token(
+            conn,
+            &NewRefreshToken {
+                token_hash: &secret::hash_secret(&token),
+                client_id: &client.client_id,
+                user_id: user.id,
+                session_id: Some(session.id),
+                code_hash: Some(&code_hash),
+                scope: &code.scope,
+                offline,
+                created_at: now,
+                expires_at,
+            },
+        )?;
+        Some(token)
+    } else {
+        None
+    };
+    auth_codes::update_auth_code_access(conn, &code_hash, &access.claims.jti, access.claims.exp)?;
+    log::info!(
+        "authorization code redeemed by client {:?} for session {}",
+        client.client_id,
+        session.sid
+    );
+    let mut response = TokenResponse::bearer(access, now);
+    response.id_token = id_token;
+    response.refresh_token = refresh_token;
+    Ok(response)
+}
+
+/// Checks and spends the code inside one write transaction.
+fn redeem(
+    conn: &mut Conn,
+    client: &Client,
+    code_hash: &[u8],
+    req: &CodeRedemption,
+    now: i64,
+) -> Result<Checked, OAuthError> {
+    let code = auth_codes::find_auth_code(conn, code_hash)?
+        .ok_or_else(|| invalid("the authorization code is invalid"))?;
+    if code.client_id != client.client_id {
+        return Err(invalid(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if code.used_at.is_some() {
+        // A replay: whoever holds this code may be an attacker, so everything
+        // the first redemption produced is revoked (RFC 6749 §4.1.2).
+        refresh_tokens::revoke_refresh_tokens_by_code(conn, code_hash, now)?;
+        if let (Some(jti), Some(exp)) = (&code.access_jti, code.access_expires_at) {
+            revocations::insert_revoked_access_token(conn, jti, exp, now)?;
+        }
+        log::warn!(
+            "security: authorization code replayed by client {:?}; tokens issued from it revoked",
+            client.client_id
+        );
+        return Ok(Checked::Replayed);
+    }
+    if code.expires_at <= now {
+        return Err(invalid("the authorization code has expired"));
+    }
+    if req.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+        return Err(invalid(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&code.code_challenge, &req.code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
+        (Some(_), _) => return Err(invalid("code_verifier does not match the code_challenge")),
+        (None, Some(_)) => return Err(invalid("no code_challenge was sent for this code")),
+        (None, None) if client.is_public() => return Err(invalid("PKCE is required")),
+        (None, None) => {}
+    }
+    let (session, user) = sessions::find_session(conn, code.session_id)?
+        .ok_or_else(|| invalid("the sign-in session has ended"))?;
+    if !is_live(&session, &user, now) {
+        return Err(invalid("the sign-in session has ended"));
+    }
+    if auth_codes::update_auth_code_used(conn, code_hash, now)? == 0 {
+        return Ok(Checked::Replayed);
+    }
+    Ok(Checked::Redeemed(Box::new((code, session, user))))
+}

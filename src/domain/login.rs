@@ -1,0 +1,159 @@
+//! Password sign-in with throttling. A wrong username and a wrong password
+//! look the same and cost the same (an unknown user is checked against a
+//! dummy hash), and throttling counts per username whether or not it exists,
+//! so no answer tells an attacker which accounts are real.
+
+use std::sync::LazyLock;
+
+use crate::db::throttle::{self, ThrottleRow};
+use crate::db::users::{self, UserRow};
+use crate::db::{Conn, QueryError};
+
+use super::password;
+
+/// Failures allowed per username before it is locked.
+const USER_FREE_FAILURES: i32 = 5;
+/// Failures allowed per address before it is locked.
+const IP_FREE_FAILURES: i32 = 20;
+/// First lock; doubles with each further failure.
+const BASE_LOCK: i64 = 30;
+/// Longest lock.
+const MAX_LOCK: i64 = 15 * 60;
+/// A counter with no failure for this long starts over.
+const FORGET_AFTER: i64 = 15 * 60;
+
+/// A valid argon2id hash of a random password, verified against when the
+/// username is unknown so the response time does not reveal that.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| password::hash_password(&password::generate_password()).unwrap_or_default());
+
+/// Why a sign-in failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// Wrong username or password, or a disabled account.
+    Invalid,
+    /// Too many recent failures for this username or address.
+    Throttled { retry_after: i64 },
+}
+
+fn user_key(username: &str) -> String {
+    format!("user:{}", username.to_lowercase())
+}
+
+fn ip_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+/// Seconds until `key` may try again, if it is locked.
+fn locked_for(conn: &mut Conn, key: &str, now: i64) -> Result<Option<i64>, QueryError> {
+    Ok(throttle::find_throttle(conn, key)?
+        .filter(|t| t.locked_until > now)
+        .map(|t| t.locked_until - now))
+}
+
+/// The counter after one more failure.
+pub fn next_throttle(prev: Option<ThrottleRow>, free: i32, now: i64) -> ThrottleRow {
+    let failures = match prev {
+        Some(p) if now - p.last_failure_at < FORGET_AFTER || p.locked_until > now => p.failures + 1,
+        _ => 1,
+    };
+    let locked_until = if failures > free {
+        let exp = (failures - free - 1).min(10) as u32;
+        now + (BASE_LOCK << exp).min(MAX_LOCK)
+    } else {
+        0
+    };
+    ThrottleRow {
+        failures,
+        last_failure_at: now,
+        locked_until,
+    }
+}
+
+/// Counts a failure; returns the lock it started, if any.
+fn record_failure(conn: &mut Conn, key: &str, free: i32, now: i64) -> Result<i64, QueryError> {
+    let prev = throttle::find_throttle(conn, key)?;
+    let next = next_throttle(prev, free, now);
+    throttle::upsert_throttle(conn, key, next)?;
+    Ok((next.locked_until - now).max(0))
+}
+
+/// Checks a username and password. The argon2 check runs outside any
+/// transaction; only the counters are written.
+pub fn sign_in(
+    conn: &mut Conn,
+    username: &str,
+    password_attempt: &str,
+    ip: &str,
+    now: i64,
+) -> Result<Result<UserRow, SignInFailure>, QueryError> {
+    let (ukey, ikey) = (user_key(username), ip_key(ip));
+    let wait = locked_for(conn, &ukey, now)?.max(locked_for(conn, &ikey, now)?);
+    if let Some(retry_after) = wait {
+        return Ok(Err(SignInFailure::Throttled { retry_after }));
+    }
+    let user = users::find_user_by_username(conn, username)?;
+    let ok = match &user {
+        Some(u) => password::verify_password(password_attempt, &u.password_hash) && !u.disabled,
+        None => {
+            let _ = password::verify_password(password_attempt, &DUMMY_HASH);
+            false
+        }
+    };
+    match user {
+        Some(u) if ok => {
+            throttle::delete_throttle(conn, &ukey)?;
+            log::info!("sign-in succeeded for user id {}", u.id);
+            Ok(Ok(u))
+        }
+        _ => {
+            let lock = crate::db::immediate(conn, |conn| {
+                let u = record_failure(conn, &ukey, USER_FREE_FAILURES, now)?;
+                let i = record_failure(conn, &ikey, IP_FREE_FAILURES, now)?;
+                Ok::<_, QueryError>(u.max(i))
+            })?;
+            log::info!("sign-in failed for username {username:?} from {ip}");
+            if lock > 0 {
+                log::warn!(
+                    "security: sign-in throttled for username {username:?} from {ip} for {lock}s"
+                );
+                return Ok(Err(SignInFailure::Throttled { retry_after: lock }));
+            }
+            Ok(Err(SignInFailure::Invalid))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_start_after_the_free_failures_and_grow() {
+        let mut t = None;
+        for _ in 0..5 {
+            t = Some(next_throttle(t, 5, 1000));
+            assert_eq!(t.unwrap().locked_until, 0);
+        }
+        let sixth = next_throttle(t, 5, 1000);
+        assert_eq!(sixth.locked_until, 1030);
+        let seventh = next_throttle(Some(sixth), 5, 1031);
+        assert_eq!(seventh.locked_until, 1031 + 60);
+    }
+
+    #[test]
+    fn locks_are_capped_and_old_failures_forgotten() {
+        let many = ThrottleRow {
+            failures: 40,
+            last_failure_at: 0,
+            locked_until: 0,
+        };
+        assert_eq!(next_throttle(Some(many), 5, 10).locked_until, 10 + MAX_LOCK);
+        let old = ThrottleRow {
+            failures: 4,
+            last_failure_at: 0,
+            locked_until: 0,
+        };
+        assert_eq!(next_throttle(Some(old), 5, FORGET_AFTER + 1).failures, 1);
+    }
+}
