@@ -112,7 +112,11 @@ pub fn sign_in(
                 let i = record_failure(conn, &ikey, IP_FREE_FAILURES, now)?;
                 Ok::<_, QueryError>(u.max(i))
             })?;
-            log::info!("sign-in failed for username {username:?} from {ip}");
+            // The attempted name is not logged: people type passwords into it.
+            match &user {
+                Some(u) => log::info!("sign-in failed for user id {} from {ip}", u.id),
+                None => log::info!("sign-in failed for an unknown username from {ip}"),
+            }
             if lock > 0 {
                 log::warn!(
                     "security: sign-in throttled for username {username:?} from {ip} for {lock}s"
