@@ -135,7 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database {} is up to date", settings.database);
             Ok(())
         }
-        Command::User(cmd) => user_command(&open(&settings)?, cmd),
+        Command::User(cmd) => user_command(&open(&settings)?, &settings, cmd),
         Command::Client(cmd) => client_command(&open(&settings)?, cmd),
         Command::Keys(cmd) => keys_command(&open(&settings)?, &settings, cmd),
     }
@@ -184,7 +184,7 @@ fn read_stdin_secret(what: &str) -> anyhow::Result<String> {
     Ok(s)
 }
 
-fn user_command(pool: &DbPool, cmd: UserCommand) -> anyhow::Result<()> {
+fn user_command(pool: &DbPool, settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let now = Clock::system().now();
     match cmd {
@@ -230,7 +230,7 @@ fn user_command(pool: &DbPool, cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::Disable { username } => {
-            user::disable_user(&mut conn, &username)?;
+            user::disable_user(&mut conn, &username, settings.access_token_ttl, now)?;
             println!("disabled user {username}");
         }
         UserCommand::RevokeConsent {

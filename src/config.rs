@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::flows::refresh::RefreshPolicy;
 use crate::domain::keys::KeyTiming;
 use crate::domain::session::SessionPolicy;
 use crate::domain::tokens::TokenPolicy;
@@ -37,8 +38,15 @@ pub struct Settings {
     pub session_idle_ttl: i64,
     /// A browser session ends this long after sign-in.
     pub session_ttl: i64,
-    /// Lifetime of refresh tokens.
+    /// Absolute lifetime of a refresh-token family, from sign-in.
     pub refresh_token_ttl: i64,
+    /// A refresh token unused for this long expires.
+    pub refresh_token_idle_ttl: i64,
+    /// Seconds in which a spent refresh token presented again gets the same
+    /// successor back (0: strict, any second use is a reuse).
+    pub refresh_reuse_grace: i64,
+    /// How often expired codes, tokens, sessions and feed entries are purged.
+    pub housekeeping_interval: i64,
 }
 
 impl Default for Settings {
@@ -56,6 +64,9 @@ impl Default for Settings {
             session_idle_ttl: 86_400,
             session_ttl: 14 * 86_400,
             refresh_token_ttl: 30 * 86_400,
+            refresh_token_idle_ttl: 14 * 86_400,
+            refresh_reuse_grace: 0,
+            housekeeping_interval: 300,
         }
     }
 }
@@ -145,7 +156,20 @@ impl Settings {
         if self.database.trim().is_empty() {
             return Err(err(env_name("database"), "must not be empty"));
         }
-        let ranges: [(&str, i64, i64, i64); 7] = [
+        let ranges: [(&str, i64, i64, i64); 10] = [
+            (
+                "refresh_token_idle_ttl",
+                self.refresh_token_idle_ttl,
+                60,
+                3660 * 86_400,
+            ),
+            ("refresh_reuse_grace", self.refresh_reuse_grace, 0, 300),
+            (
+                "housekeeping_interval",
+                self.housekeeping_interval,
+                1,
+                86_400,
+            ),
             ("session_idle_ttl", self.session_idle_ttl, 60, 366 * 86_400),
             ("session_ttl", self.session_ttl, 60, 366 * 86_400),
             (
@@ -210,7 +234,16 @@ impl Settings {
                 self.audience.clone()
             },
             ttl: self.access_token_ttl,
-            refresh_ttl: self.refresh_token_ttl,
+        }
+    }
+
+    /// Refresh-token lifetimes and reuse grace.
+    pub fn refresh_policy(&self) -> RefreshPolicy {
+        RefreshPolicy {
+            absolute_ttl: self.refresh_token_ttl,
+            idle_ttl: self.refresh_token_idle_ttl,
+            reuse_grace: self.refresh_reuse_grace,
+            access_ttl: self.access_token_ttl,
         }
     }
 
@@ -219,6 +252,7 @@ impl Settings {
         SessionPolicy {
             idle_ttl: self.session_idle_ttl,
             absolute_ttl: self.session_ttl,
+            access_ttl: self.access_token_ttl,
         }
     }
 }

@@ -13,6 +13,8 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::domain::bootstrap::{self, InitialAdmin};
 use crate::domain::clock::Clock;
+use crate::domain::flows::refresh::RotationKey;
+use crate::domain::housekeeping;
 use crate::domain::keys::{self, KeyStore, provider};
 use crate::routes;
 use crate::state::AppState;
@@ -45,14 +47,16 @@ impl Application {
         let timing = settings.key_timing();
         let (database, pool_size) = (settings.database.clone(), settings.database_pool_size);
         let now = clock.now();
-        let (pool, initial_admin, keys) = tokio::task::spawn_blocking(move || {
+        let (pool, initial_admin, keys, rotation) = tokio::task::spawn_blocking(move || {
             let pool = db::open(&database, pool_size)
                 .with_context(|| format!("Failed to open database {database}"))?;
             let mut conn = pool.get().context("Failed to check out a connection")?;
             let admin = bootstrap::ensure_ready(&mut conn, &timing, now)
                 .context("Failed to prepare the first start")?;
             let keys = KeyStore::load(&mut conn, timing).context("Failed to load signing keys")?;
-            anyhow::Ok((pool, admin, keys))
+            let rotation = RotationKey::load_or_create(&mut conn, now)
+                .context("Failed to load the refresh rotation key")?;
+            anyhow::Ok((pool, admin, keys, rotation))
         })
         .await
         .context("Failed to run start-up tasks")??;
@@ -62,6 +66,7 @@ impl Application {
             settings: Arc::new(settings),
             keys: Arc::new(keys),
             clock,
+            rotation,
         };
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
@@ -96,8 +101,10 @@ impl Application {
     /// Serves requests, and keeps the key set current, until the server stops.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(key_maintenance(self.state.clone()));
+        let purging = tokio::spawn(housekeeping(self.state.clone()));
         let result = self.server.await.context("Server failed");
         maintenance.abort();
+        purging.abort();
         result
     }
 }
@@ -124,6 +131,31 @@ async fn key_maintenance(state: AppState) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => log::error!("key maintenance failed: {e:#}"),
             Err(e) => log::error!("key maintenance task failed: {e}"),
+        }
+    }
+}
+
+/// Periodically purges expired codes, tokens, sessions and feed entries.
+/// Each batch is its own short transaction, so requests interleave.
+async fn housekeeping(state: AppState) {
+    let period = Duration::from_secs(state.settings.housekeeping_interval.max(1) as u64);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut conn = s.pool.get().context("Failed to check out a connection")?;
+            housekeeping::purge(&mut conn, s.clock.now()).context("Failed to purge")
+        })
+        .await;
+        match outcome {
+            Ok(Ok(p)) if p != housekeeping::Purged::default() => {
+                log::info!("housekeeping purged {p:?}")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => log::error!("housekeeping failed: {e:#}"),
+            Err(e) => log::error!("housekeeping task failed: {e}"),
         }
     }
 }

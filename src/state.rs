@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::clock::Clock;
+use crate::domain::flows::refresh::RotationKey;
 use crate::domain::keys::KeyStore;
 
 /// Shared, cheaply cloned server state (one per server, so tests can run
@@ -15,4 +16,5 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keys: Arc<KeyStore>,
     pub clock: Clock,
+    pub rotation: RotationKey,
 }

@@ -72,3 +72,17 @@ pub fn update_auth_code_access(
         ))
         .execute(conn)
 }
+
+/// Deletes up to `limit` codes that expired before `before`.
+pub fn delete_expired_auth_codes(
+    conn: &mut SqliteConnection,
+    before: i64,
+    limit: i64,
+) -> QueryResult<usize> {
+    let hashes: Vec<Vec<u8>> = auth_codes::table
+        .filter(auth_codes::expires_at.le(before))
+        .select(auth_codes::code_hash)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(auth_codes::table.filter(auth_codes::code_hash.eq_any(hashes))).execute(conn)
+}

@@ -6,6 +6,7 @@ pub mod auth_codes;
 pub mod clients;
 pub mod consents;
 pub mod refresh_tokens;
+pub mod revocation_events;
 pub mod revocations;
 pub mod schema;
 pub mod sessions;
@@ -116,6 +117,35 @@ pub fn migrate(conn: &mut SqliteConnection) -> Result<usize, DbError> {
 pub fn ping(conn: &mut SqliteConnection) -> Result<(), QueryError> {
     use diesel::RunQueryDsl;
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+/// Counts the rows of a table (for operators and tests). Only known table
+/// names are accepted, since the name is put into the SQL text.
+pub fn count_rows(conn: &mut SqliteConnection, table: &str) -> Result<i64, QueryError> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    const TABLES: [&str; 9] = [
+        "auth_codes",
+        "clients",
+        "consents",
+        "login_throttle",
+        "refresh_tokens",
+        "revocation_events",
+        "revoked_access_tokens",
+        "sessions",
+        "users",
+    ];
+    if !TABLES.contains(&table) {
+        return Err(QueryError::NotFound);
+    }
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<Count>(conn)
+        .map(|c| c.n)
 }
 
 /// Runs blocking database work on actix's blocking thread pool. The pool

@@ -25,3 +25,18 @@ pub fn insert_revoked_access_token(
 pub fn is_access_token_revoked(conn: &mut SqliteConnection, jti: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(revoked_access_tokens::table.find(jti))).get_result(conn)
 }
+
+/// Deletes up to `limit` entries whose token has expired anyway.
+pub fn delete_expired_revoked_access_tokens(
+    conn: &mut SqliteConnection,
+    now: i64,
+    limit: i64,
+) -> QueryResult<usize> {
+    let jtis: Vec<String> = revoked_access_tokens::table
+        .filter(revoked_access_tokens::expires_at.le(now))
+        .select(revoked_access_tokens::jti)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(revoked_access_tokens::table.filter(revoked_access_tokens::jti.eq_any(jtis)))
+        .execute(conn)
+}

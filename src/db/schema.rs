@@ -85,6 +85,27 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        family_id -> Text,
+        spent_at -> Nullable<BigInt>,
+        idle_expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    revocation_events (id) {
+        id -> Integer,
+        kind -> Text,
+        value -> Text,
+        relevant_until -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Binary,
+        created_at -> BigInt,
     }
 }
 
@@ -128,7 +149,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     login_throttle,
     refresh_tokens,
+    revocation_events,
     revoked_access_tokens,
+    server_secrets,
     sessions,
     signing_keys,
     users,

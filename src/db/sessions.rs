@@ -110,3 +110,32 @@ pub fn revoke_session(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryRe
     .set(sessions::ended_at.eq(now))
     .execute(conn)
 }
+
+/// The ids of a user's sessions that have not ended.
+pub fn list_open_session_ids(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<i32>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .select(sessions::id)
+        .load(conn)
+}
+
+/// Deletes up to `limit` sessions that ended, or expired, before `before`.
+pub fn delete_finished_sessions(
+    conn: &mut SqliteConnection,
+    now: i64,
+    before: i64,
+    limit: i64,
+) -> QueryResult<usize> {
+    let ids: Vec<i32> = sessions::table
+        .filter(
+            sessions::ended_at
+                .le(before)
+                .or(sessions::absolute_expires_at.le(before.min(now)))
+                .or(sessions::idle_expires_at.le(before.min(now))),
+        )
+        .select(sessions::id)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(sessions::table.filter(sessions::id.eq_any(ids))).execute(conn)
+}

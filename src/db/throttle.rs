@@ -46,3 +46,19 @@ pub fn upsert_throttle(
 pub fn delete_throttle(conn: &mut SqliteConnection, key: &str) -> QueryResult<usize> {
     diesel::delete(login_throttle::table.find(key)).execute(conn)
 }
+
+/// Deletes up to `limit` counters that are unlocked and idle since `before`.
+pub fn delete_stale_throttles(
+    conn: &mut SqliteConnection,
+    now: i64,
+    before: i64,
+    limit: i64,
+) -> QueryResult<usize> {
+    let keys: Vec<String> = login_throttle::table
+        .filter(login_throttle::locked_until.le(now))
+        .filter(login_throttle::last_failure_at.le(before))
+        .select(login_throttle::key)
+        .limit(limit)
+        .load(conn)?;
+    diesel::delete(login_throttle::table.filter(login_throttle::key.eq_any(keys))).execute(conn)
+}

@@ -79,6 +79,15 @@ pub fn update_user_disabled(
         .execute(conn)
 }
 
+/// Finds a user by internal id.
+pub fn find_user_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Finds a user by subject (`sub`).
 pub fn find_user_by_subject(
     conn: &mut SqliteConnection,

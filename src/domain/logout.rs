@@ -5,6 +5,7 @@ use crate::db::{Conn, QueryError, clients, sessions};
 
 use super::client::Client;
 use super::keys::KeyStore;
+use super::revocation::{self, Scope};
 use super::session::{self, SessionPolicy};
 use super::tokens::verify_id_token_hint;
 
@@ -93,12 +94,18 @@ pub fn sign_out(
     if let Some(c) = cookie_value
         && let Some(s) = session::find_active(conn, policy, c, now)?
     {
-        session::end_session(conn, s.session.id, now)?;
+        revocation::end_session(
+            conn,
+            s.session.id,
+            Scope::SessionBound,
+            policy.access_ttl,
+            now,
+        )?;
     }
     if let Some(sid) = &plan.hinted_sid
         && let Some(s) = sessions::find_session_by_sid(conn, sid)?
     {
-        session::end_session(conn, s.id, now)?;
+        revocation::end_session(conn, s.id, Scope::SessionBound, policy.access_ttl, now)?;
     }
     Ok(())
 }

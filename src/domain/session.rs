@@ -4,7 +4,7 @@
 
 use crate::db::sessions::{self, NewSession, SessionRow};
 use crate::db::users::UserRow;
-use crate::db::{Conn, QueryError, refresh_tokens};
+use crate::db::{Conn, QueryError};
 
 use super::secret;
 
@@ -15,6 +15,9 @@ pub struct SessionPolicy {
     pub idle_ttl: i64,
     /// Ends this long after sign-in, whatever the activity.
     pub absolute_ttl: i64,
+    /// Access-token lifetime: how long an ended session's `sid` stays on the
+    /// revocation feed.
+    pub access_ttl: i64,
 }
 
 /// A live session with its (enabled) user.
@@ -90,13 +93,4 @@ pub fn find_active(
         sessions::update_session_seen(conn, session.id, now, idle)?;
     }
     Ok(Some(ActiveSession { session, user }))
-}
-
-/// Ends a session and revokes its session-bound refresh tokens, atomically.
-pub fn end_session(conn: &mut Conn, session_id: i32, now: i64) -> Result<bool, QueryError> {
-    crate::db::immediate(conn, |conn| {
-        let ended = sessions::revoke_session(conn, session_id, now)? > 0;
-        refresh_tokens::revoke_session_refresh_tokens(conn, session_id, now)?;
-        Ok(ended)
-    })
 }

@@ -58,7 +58,6 @@ pub struct TokenPolicy {
     pub issuer: String,
     pub audience: String,
     pub ttl: i64,
-    pub refresh_ttl: i64,
 }
 
 /// A signed access token and its claims.

@@ -117,12 +117,20 @@ pub fn list_users(conn: &mut Conn) -> Result<Vec<User>, UserError> {
         .collect())
 }
 
-/// Disables a user so they can no longer sign in.
-pub fn disable_user(conn: &mut Conn, username: &str) -> Result<(), UserError> {
-    match users::update_user_disabled(conn, username, true)? {
-        0 => Err(UserError::Unknown(username.to_owned())),
-        _ => Ok(()),
-    }
+/// Disables a user: no more sign-ins, every session ended, every refresh
+/// token family revoked, and the sessions put on the revocation feed.
+pub fn disable_user(
+    conn: &mut Conn,
+    username: &str,
+    access_ttl: i64,
+    now: i64,
+) -> Result<(), UserError> {
+    let user = users::find_user_by_username(conn, username)?
+        .ok_or_else(|| UserError::Unknown(username.to_owned()))?;
+    users::update_user_disabled(conn, username, true)?;
+    super::revocation::revoke_user(conn, user.id, access_ttl, now)?;
+    log::info!("user id {} disabled", user.id);
+    Ok(())
 }
 
 /// Withdraws a user's consent to a client, so the next request asks again.

@@ -7,11 +7,14 @@ pub mod cors;
 pub mod discovery;
 pub mod form;
 pub mod health;
+pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod pages;
 pub mod responses;
+pub mod revocation_feed;
+pub mod revoke;
 pub mod static_files;
 pub mod token;
 pub mod userinfo;
@@ -51,6 +54,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(userinfo::userinfo_get))
             .route(web::post().to(userinfo::userinfo_post))
             .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/revoke")
+            .wrap(from_fn(cors::cors))
+            .route(web::post().to(revoke::revoke_post))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/introspect")
+            .route(web::post().to(introspect::introspect_post))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/revocations")
+            .route(web::get().to(revocation_feed::revocations_get))
+            .default_service(method_not_allowed("GET")),
     )
     .service(
         web::resource("/authorize")

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::error::OAuthError;
 use crate::domain::flows::authorization_code::{self, CodeRedemption};
-use crate::domain::flows::client_credentials;
+use crate::domain::flows::{client_credentials, refresh};
 use crate::state::AppState;
 
 use super::form::{client_credentials as read_client, read_form};
@@ -37,8 +37,37 @@ pub async fn token_post(
                 redirect_uri: params.get("redirect_uri").map(str::to_owned),
                 code_verifier: params.get("code_verifier").map(str::to_owned),
             };
+            let refresh = state.settings.refresh_policy();
             crate::db::run(&state.pool, move |conn| {
-                authorization_code::exchange(conn, &keys, &policy, &creds, &redemption, now)
+                authorization_code::exchange(
+                    conn,
+                    &keys,
+                    &policy,
+                    &refresh,
+                    &creds,
+                    &redemption,
+                    now,
+                )
+            })
+            .await?
+        }
+        "refresh_token" => {
+            let presented = params.require("refresh_token")?.to_owned();
+            let scope = params.get("scope").map(str::to_owned);
+            let refresh = state.settings.refresh_policy();
+            let rotation = state.rotation.clone();
+            crate::db::run(&state.pool, move |conn| {
+                refresh::exchange(
+                    conn,
+                    &keys,
+                    &policy,
+                    &refresh,
+                    &rotation,
+                    &creds,
+                    &presented,
+                    scope.as_deref(),
+                    now,
+                )
             })
             .await?
         }

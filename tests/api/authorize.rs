@@ -495,7 +495,13 @@ async fn wrong_passwords_and_unknown_users_look_alike_and_are_throttled() {
 #[tokio::test]
 async fn disabled_users_cannot_sign_in() {
     let app = app_with_spa().await;
-    tessera::domain::user::disable_user(&mut app.pool.get().unwrap(), "alice").unwrap();
+    tessera::domain::user::disable_user(
+        &mut app.pool.get().unwrap(),
+        "alice",
+        300,
+        app.clock.now(),
+    )
+    .unwrap();
     let page = app
         .get(&AuthRequest::new("spa", SPA).url(&app))
         .await

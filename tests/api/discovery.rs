@@ -33,7 +33,7 @@ async fn both_discovery_documents_describe_the_implemented_endpoints() {
         );
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials"])
+            serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
@@ -48,9 +48,18 @@ async fn both_discovery_documents_describe_the_implemented_endpoints() {
             doc["id_token_signing_alg_values_supported"],
             serde_json::json!(["RS256"])
         );
-        // Nothing that is not implemented is advertised.
-        assert!(doc.get("revocation_endpoint").is_none());
-        assert!(doc.get("introspection_endpoint").is_none());
+        assert_eq!(
+            doc["revocation_endpoint"],
+            format!("{}/revoke", app.address)
+        );
+        assert_eq!(
+            doc["introspection_endpoint"],
+            format!("{}/introspect", app.address)
+        );
+        assert_eq!(
+            doc["tessera_revocation_feed_endpoint"],
+            format!("{}/revocations", app.address)
+        );
     }
 }
 

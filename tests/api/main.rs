@@ -11,6 +11,8 @@ mod discovery;
 mod helpers;
 mod keys;
 mod logout;
+mod refresh;
+mod revocation;
 mod token;
 mod userinfo;
 mod webdriver;

@@ -2,15 +2,17 @@
 //! RFC 7636 §4.6, OpenID Connect Core §3.1.3): one redemption per code, and a
 //! second one revokes what the first produced (RFC 6749 §4.1.2).
 
+use crate::db::Conn;
 use crate::db::auth_codes::{self, AuthCodeRow};
-use crate::db::refresh_tokens::{self, NewRefreshToken};
+use crate::db::refresh_tokens;
 use crate::db::sessions::{self, SessionRow};
 use crate::db::users::UserRow;
-use crate::db::{Conn, revocations};
 use crate::domain::client::{Client, ClientCredentials, GrantType, authenticate_client};
 use crate::domain::error::OAuthError;
+use crate::domain::flows::refresh::{NewFamily, RefreshPolicy, start_family};
 use crate::domain::keys::KeyStore;
 use crate::domain::pkce;
+use crate::domain::revocation;
 use crate::domain::scope::Scope;
 use crate::domain::secret;
 use crate::domain::session::is_live;
@@ -41,6 +43,7 @@ pub fn exchange(
     conn: &mut Conn,
     keys: &KeyStore,
     policy: &TokenPolicy,
+    refresh: &RefreshPolicy,
     creds: &ClientCredentials,
     req: &CodeRedemption,
     now: i64,
@@ -98,28 +101,15 @@ pub fn exchange(
         None
     };
     let refresh_token = if client.allows(GrantType::RefreshToken) {
-        let token = secret::generate_token();
-        let offline = scope.contains("offline_access");
-        let expires_at = if offline {
-            now + policy.refresh_ttl
-        } else {
-            (now + policy.refresh_ttl).min(session.absolute_expires_at)
+        let family = NewFamily {
+            client_id: &client.client_id,
+            user_id: user.id,
+            session_id: session.id,
+            session_expires_at: session.absolute_expires_at,
+            code_hash: &code_hash,
+            scope: &code.scope,
         };
-        refresh_tokens::insert_refresh_token(
-            conn,
-            &NewRefreshToken {
-                token_hash: &secret::hash_secret(&token),
-                client_id: &client.client_id,
-                user_id: user.id,
-                session_id: Some(session.id),
-                code_hash: Some(&code_hash),
-                scope: &code.scope,
-                offline,
-                created_at: now,
-                expires_at,
-            },
-        )?;
-        Some(token)
+        Some(start_family(conn, refresh, &family, now)?)
     } else {
         None
     };
@@ -155,7 +145,7 @@ fn redeem(
         // the first redemption produced is revoked (RFC 6749 §4.1.2).
         refresh_tokens::revoke_refresh_tokens_by_code(conn, code_hash, now)?;
         if let (Some(jti), Some(exp)) = (&code.access_jti, code.access_expires_at) {
-            revocations::insert_revoked_access_token(conn, jti, exp, now)?;
+            revocation::revoke_access_token(conn, jti, exp, now)?;
         }
         log::warn!(
             "security: authorization code replayed by client {:?}; tokens issued from it revoked",
