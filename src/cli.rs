@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::domain::audit::{self, Actor};
 use crate::domain::client::{self, ClientKind, NewClient};
 use crate::domain::clock::Clock;
 use crate::domain::keys::{self, Activation};
@@ -208,6 +209,7 @@ fn user_command(pool: &DbPool, settings: &Settings, cmd: UserCommand) -> anyhow:
                 is_admin: admin,
             };
             let u = user::create_user(&mut conn, &req, now)?;
+            audit::record(&mut conn, &Actor::CLI, "user.created", &u.username, "", now)?;
             println!("created user {} (sub {})", u.username, u.subject);
             if generated {
                 println!("password: {password}");
@@ -231,6 +233,7 @@ fn user_command(pool: &DbPool, settings: &Settings, cmd: UserCommand) -> anyhow:
         }
         UserCommand::Disable { username } => {
             user::disable_user(&mut conn, &username, settings.access_token_ttl, now)?;
+            audit::record(&mut conn, &Actor::CLI, "user.disabled", &username, "", now)?;
             println!("disabled user {username}");
         }
         UserCommand::RevokeConsent {
@@ -267,6 +270,15 @@ fn client_command(pool: &DbPool, cmd: ClientCommand) -> anyhow::Result<()> {
             };
             let registered = client::register_client(&mut conn, req, Clock::system().now())?;
             let c = &registered.client;
+            let now = Clock::system().now();
+            audit::record(
+                &mut conn,
+                &Actor::CLI,
+                "client.created",
+                &c.client_id,
+                "",
+                now,
+            )?;
             let kind = if c.is_public() {
                 "public"
             } else {
@@ -300,6 +312,15 @@ fn client_command(pool: &DbPool, cmd: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::Remove { client_id } => {
             client::remove_client(&mut conn, &client_id)?;
+            let now = Clock::system().now();
+            audit::record(
+                &mut conn,
+                &Actor::CLI,
+                "client.deleted",
+                &client_id,
+                "",
+                now,
+            )?;
             println!("removed client {client_id}");
         }
     }
@@ -336,6 +357,12 @@ fn keys_command(pool: &DbPool, settings: &Settings, cmd: KeysCommand) -> anyhow:
                 Activation::AfterPublishWait
             };
             let k = keys::rotate(&mut conn, &timing, now, activation)?;
+            let how = if immediately {
+                "immediate"
+            } else {
+                "after publish wait"
+            };
+            audit::record(&mut conn, &Actor::CLI, "keys.rotated", &k.kid, how, now)?;
             println!("created signing key {}", k.kid);
             if immediately {
                 println!(

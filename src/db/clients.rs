@@ -49,3 +49,41 @@ pub fn list_clients(conn: &mut SqliteConnection) -> QueryResult<Vec<ClientRow>> 
 pub fn delete_client(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<usize> {
     diesel::delete(clients::table.find(client_id)).execute(conn)
 }
+
+/// The editable parts of a registration.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = clients)]
+pub struct ClientChanges {
+    pub name: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub scopes: String,
+    pub consent_required: bool,
+}
+
+/// Updates a registration; returns 0 when unknown.
+pub fn update_client(
+    conn: &mut SqliteConnection,
+    client_id: &str,
+    changes: &ClientChanges,
+) -> QueryResult<usize> {
+    diesel::update(clients::table.find(client_id))
+        .set(changes)
+        .execute(conn)
+}
+
+/// Replaces a confidential client's secret hash; 0 when unknown or public.
+pub fn update_client_secret(
+    conn: &mut SqliteConnection,
+    client_id: &str,
+    secret_hash: &[u8],
+) -> QueryResult<usize> {
+    diesel::update(
+        clients::table
+            .find(client_id)
+            .filter(clients::secret_hash.is_not_null()),
+    )
+    .set(clients::secret_hash.eq(secret_hash))
+    .execute(conn)
+}

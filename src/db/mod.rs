@@ -2,6 +2,7 @@
 //! migrations and the helper that runs blocking queries off the async executor.
 //! This folder is the only place that imports diesel.
 
+pub mod audit;
 pub mod auth_codes;
 pub mod clients;
 pub mod consents;

@@ -200,3 +200,24 @@ pub fn find_refresh_token_state(
         .first(conn)
         .optional()
 }
+
+/// A user's live grants: (client, scope, offline, family start) per family.
+pub fn list_user_grants(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    now: i64,
+) -> QueryResult<Vec<(String, String, bool, i64)>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .filter(refresh_tokens::spent_at.is_null())
+        .filter(refresh_tokens::expires_at.gt(now))
+        .order(refresh_tokens::created_at.desc())
+        .select((
+            refresh_tokens::client_id,
+            refresh_tokens::scope,
+            refresh_tokens::offline,
+            refresh_tokens::created_at,
+        ))
+        .load(conn)
+}

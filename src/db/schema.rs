@@ -38,6 +38,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        detail -> Text,
+        ip -> Text,
+    }
+}
+
+diesel::table! {
     auth_codes (code_hash) {
         code_hash -> Binary,
         client_id -> Text,
@@ -144,6 +156,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
     auth_codes,
     clients,
     consents,

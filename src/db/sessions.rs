@@ -139,3 +139,51 @@ pub fn delete_finished_sessions(
         .load(conn)?;
     diesel::delete(sessions::table.filter(sessions::id.eq_any(ids))).execute(conn)
 }
+
+/// Live sessions with their usernames, newest first, optionally for one user.
+pub fn list_live_sessions(
+    conn: &mut SqliteConnection,
+    now: i64,
+    username: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(SessionRow, String)>> {
+    let mut q = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::absolute_expires_at.gt(now))
+        .filter(sessions::idle_expires_at.gt(now))
+        .into_boxed();
+    if let Some(u) = username {
+        q = q.filter(users::username.eq(u.to_owned()));
+    }
+    q.order(sessions::last_seen_at.desc())
+        .limit(limit)
+        .select((SessionRow::as_select(), users::username))
+        .load(conn)
+}
+
+/// The clients that received codes or refresh tokens in these sessions.
+pub fn list_session_clients(
+    conn: &mut SqliteConnection,
+    session_ids: &[i32],
+) -> QueryResult<Vec<(i32, String)>> {
+    use super::schema::{auth_codes, refresh_tokens};
+    let mut out: Vec<(i32, String)> = auth_codes::table
+        .filter(auth_codes::session_id.eq_any(session_ids))
+        .select((auth_codes::session_id, auth_codes::client_id))
+        .distinct()
+        .load(conn)?;
+    let from_tokens: Vec<(Option<i32>, String)> = refresh_tokens::table
+        .filter(refresh_tokens::session_id.eq_any(session_ids))
+        .select((refresh_tokens::session_id, refresh_tokens::client_id))
+        .distinct()
+        .load(conn)?;
+    out.extend(
+        from_tokens
+            .into_iter()
+            .filter_map(|(s, c)| s.map(|s| (s, c))),
+    );
+    out.sort();
+    out.dedup();
+    Ok(out)
+}

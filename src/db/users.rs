@@ -99,3 +99,36 @@ pub fn find_user_by_subject(
         .first(conn)
         .optional()
 }
+
+/// A page of users whose username contains `search`, ordered by username.
+pub fn list_users_page(
+    conn: &mut SqliteConnection,
+    search: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    let mut q = users::table.into_boxed();
+    if let Some(s) = search {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q = q.filter(users::username.like(format!("%{escaped}%")).escape('\\'));
+    }
+    q.order(users::username.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+/// Replaces a user's password hash.
+pub fn update_user_password(
+    conn: &mut SqliteConnection,
+    username: &str,
+    password_hash: &str,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::username.eq(username)))
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)
+}

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::db::refresh_tokens::{self, RefreshTokenRow};
 use crate::db::{Conn, QueryError, revocations, sessions, users};
 
+use super::audit::{self, Actor};
 use super::client::Client;
 use super::keys::KeyStore;
 use super::revocation;
@@ -27,6 +28,18 @@ pub fn revoke(
     if let Some(row) = refresh_tokens::find_refresh_token(conn, &secret::hash_secret(token))? {
         if row.client_id == client.client_id {
             refresh_tokens::revoke_refresh_family(conn, &row.family_id, now)?;
+            let actor = Actor {
+                name: &client.client_id,
+                ip: "",
+            };
+            audit::record(
+                conn,
+                &actor,
+                "token.revoked",
+                "refresh token family",
+                "",
+                now,
+            )?;
             log::info!(
                 "refresh token family revoked by client {:?}",
                 client.client_id
@@ -40,6 +53,18 @@ pub fn revoke(
         crate::db::immediate(conn, |conn| {
             revocation::revoke_access_token(conn, &claims.jti, claims.exp, now)
         })?;
+        let actor = Actor {
+            name: &client.client_id,
+            ip: "",
+        };
+        audit::record(
+            conn,
+            &actor,
+            "token.revoked",
+            "access token",
+            &format!("jti {}", claims.jti),
+            now,
+        )?;
         log::info!(
             "access token {} revoked by client {:?}",
             claims.jti,

@@ -9,6 +9,7 @@ use crate::db::throttle::{self, ThrottleRow};
 use crate::db::users::{self, UserRow};
 use crate::db::{Conn, QueryError};
 
+use super::audit::{self, Actor};
 use super::password;
 
 /// Failures allowed per username before it is locked.
@@ -90,6 +91,18 @@ pub fn sign_in(
     let (ukey, ikey) = (user_key(username), ip_key(ip));
     let wait = locked_for(conn, &ukey, now)?.max(locked_for(conn, &ikey, now)?);
     if let Some(retry_after) = wait {
+        let who = Actor {
+            name: "anonymous",
+            ip,
+        };
+        audit::record(
+            conn,
+            &who,
+            "sign_in.throttled",
+            "",
+            &format!("retry in {retry_after}s"),
+            now,
+        )?;
         return Ok(Err(SignInFailure::Throttled { retry_after }));
     }
     let user = users::find_user_by_username(conn, username)?;
@@ -104,6 +117,17 @@ pub fn sign_in(
         Some(u) if ok => {
             throttle::delete_throttle(conn, &ukey)?;
             log::info!("sign-in succeeded for user id {}", u.id);
+            audit::record(
+                conn,
+                &Actor {
+                    name: &u.username,
+                    ip,
+                },
+                "sign_in.succeeded",
+                &u.username,
+                "",
+                now,
+            )?;
             Ok(Ok(u))
         }
         _ => {
@@ -113,14 +137,28 @@ pub fn sign_in(
                 Ok::<_, QueryError>(u.max(i))
             })?;
             // The attempted name is not logged: people type passwords into it.
+            let target = user
+                .as_ref()
+                .map_or("(unknown user)", |u| u.username.as_str());
+            let who = Actor {
+                name: "anonymous",
+                ip,
+            };
+            audit::record(conn, &who, "sign_in.failed", target, "", now)?;
             match &user {
                 Some(u) => log::info!("sign-in failed for user id {} from {ip}", u.id),
                 None => log::info!("sign-in failed for an unknown username from {ip}"),
             }
             if lock > 0 {
-                log::warn!(
-                    "security: sign-in throttled for username {username:?} from {ip} for {lock}s"
-                );
+                log::warn!("security: sign-in throttled from {ip} for {lock}s");
+                audit::record(
+                    conn,
+                    &who,
+                    "sign_in.throttled",
+                    target,
+                    &format!("locked for {lock}s"),
+                    now,
+                )?;
                 return Ok(Err(SignInFailure::Throttled { retry_after: lock }));
             }
             Ok(Err(SignInFailure::Invalid))

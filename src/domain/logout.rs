@@ -3,6 +3,7 @@
 
 use crate::db::{Conn, QueryError, clients, sessions};
 
+use super::audit::{self, Actor};
 use super::client::Client;
 use super::keys::KeyStore;
 use super::revocation::{self, Scope};
@@ -94,18 +95,28 @@ pub fn sign_out(
     if let Some(c) = cookie_value
         && let Some(s) = session::find_active(conn, policy, c, now)?
     {
-        revocation::end_session(
+        let ttl = policy.access_ttl;
+        revocation::end_session(conn, s.session.id, Scope::SessionBound, ttl, now)?;
+        let actor = Actor {
+            name: &s.user.username,
+            ip: &s.session.ip,
+        };
+        let detail = format!("sid {}", s.session.sid);
+        audit::record(
             conn,
-            s.session.id,
-            Scope::SessionBound,
-            policy.access_ttl,
+            &actor,
+            "session.signed_out",
+            &s.user.username,
+            &detail,
             now,
         )?;
     }
     if let Some(sid) = &plan.hinted_sid
         && let Some(s) = sessions::find_session_by_sid(conn, sid)?
+        && revocation::end_session(conn, s.id, Scope::SessionBound, policy.access_ttl, now)?
     {
-        revocation::end_session(conn, s.id, Scope::SessionBound, policy.access_ttl, now)?;
+        let detail = format!("sid {sid} (id_token_hint)");
+        audit::record(conn, &Actor::SYSTEM, "session.signed_out", "", &detail, now)?;
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! OAuth 2.0 / OpenID Connect rules, free of HTTP and HTML.
 
+pub mod admin;
+pub mod audit;
 pub mod authorize;
 pub mod bootstrap;
 pub mod client;

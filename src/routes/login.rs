@@ -48,9 +48,23 @@ pub fn render_login(
     render(status, &page, cookie.into_iter().collect())
 }
 
-/// `GET /login`: the form on its own.
+/// `GET /login`: the form on its own, optionally returning to an admin page.
 pub async fn login_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    render_login(&state, &req, StatusCode::OK, None, "", None, "")
+    let return_to = Params::parse(req.query_string().as_bytes())
+        .ok()
+        .and_then(|p| p.get("return_to").map(str::to_owned))
+        .filter(|r| admin_path(r).is_some())
+        .unwrap_or_default();
+    render_login(&state, &req, StatusCode::OK, None, "", None, &return_to)
+}
+
+/// A local admin path, never another site (no `//`, `\\` or control characters).
+fn admin_path(p: &str) -> Option<&str> {
+    let safe = (p == "/admin" || p.starts_with("/admin/") || p.starts_with("/admin?"))
+        && !p.contains("//")
+        && !p.contains('\\')
+        && !p.chars().any(char::is_control);
+    safe.then_some(p)
 }
 
 /// `POST /login`: checks the CSRF token and the credentials.
@@ -139,6 +153,9 @@ fn continue_to(return_to: &str) -> Option<String> {
     if return_to.is_empty() {
         return None;
     }
+    if return_to.starts_with('/') {
+        return admin_path(return_to).map(str::to_owned);
+    }
     let params = Params::parse(return_to.as_bytes()).ok()?;
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     let mut pairs: Vec<(&String, &String)> = params.as_map().iter().collect();
@@ -164,5 +181,12 @@ mod tests {
         );
         assert_eq!(continue_to(""), None);
         assert_eq!(continue_to("a=1&a=2"), None);
+        assert_eq!(
+            continue_to("/admin/users?q=a").as_deref(),
+            Some("/admin/users?q=a")
+        );
+        assert_eq!(continue_to("//evil.example/admin"), None);
+        assert_eq!(continue_to("/admin//evil.example"), None);
+        assert_eq!(continue_to("/elsewhere"), None);
     }
 }

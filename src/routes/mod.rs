@@ -1,6 +1,7 @@
 //! HTTP endpoints, one file per endpoint group. Handlers stay thin: they read
 //! the request, make one blocking call into the domain and shape the answer.
 
+pub mod admin;
 pub mod authorize;
 pub mod consent;
 pub mod cors;
@@ -103,5 +104,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(health::healthz_get))
             .default_service(method_not_allowed("GET")),
     )
+    .configure(admin::configure)
     .default_service(web::to(responses::not_found));
 }

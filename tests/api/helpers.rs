@@ -31,6 +31,9 @@ pub struct TestApp {
     pub clock: Clock,
     pub settings: Settings,
     pub pool: DbPool,
+    /// The admin created at first start.
+    pub admin_username: String,
+    pub admin_password: String,
     // Last, so the pool and server are dropped before the directory goes.
     _dir: TempDir,
 }

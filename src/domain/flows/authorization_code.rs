@@ -147,6 +147,14 @@ fn redeem(
         if let (Some(jti), Some(exp)) = (&code.access_jti, code.access_expires_at) {
             revocation::revoke_access_token(conn, jti, exp, now)?;
         }
+        crate::domain::audit::record(
+            conn,
+            &crate::domain::audit::Actor::SYSTEM,
+            "code.replay_detected",
+            &client.client_id,
+            "tokens issued from the code revoked",
+            now,
+        )?;
         log::warn!(
             "security: authorization code replayed by client {:?}; tokens issued from it revoked",
             client.client_id

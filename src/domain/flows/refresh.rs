@@ -47,6 +47,11 @@ impl RotationKey {
         Ok(RotationKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
     }
 
+    /// A keyed MAC of `data`, base64url (also binds admin CSRF tokens to a session).
+    pub fn mac(&self, data: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, data.as_bytes()).as_ref())
+    }
+
     /// The successor of a refresh token.
     pub fn successor(&self, token: &str) -> String {
         URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, token.as_bytes()).as_ref())
@@ -268,6 +273,14 @@ fn rotate(
                 now,
             )?;
         }
+        crate::domain::audit::record(
+            conn,
+            &crate::domain::audit::Actor::SYSTEM,
+            "refresh.reuse_detected",
+            &format!("user id {}", row.user_id),
+            &format!("client {client_id}; family revoked"),
+            now,
+        )?;
         log::warn!(
             "security: refresh token reuse detected for client {client_id:?}, user id {}; family revoked",
             row.user_id

@@ -315,6 +315,8 @@ pub fn maintain(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Mainten
         })?;
         if let Some(kid) = &created {
             log::info!("scheduled key rotation: created signing key {kid}");
+            let system = crate::domain::audit::Actor::SYSTEM;
+            crate::domain::audit::record(conn, &system, "keys.rotated", kid, "scheduled", now)?;
         }
         out.created = created;
     }

@@ -1,0 +1,356 @@
+//! `/admin/clients`: list, register (secret shown once), edit, rotate the
+//! secret, delete (revoking its tokens).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::domain::admin;
+use crate::domain::audit::Actor;
+use crate::domain::client::{self, Client, ClientKind, GrantType, NewClient};
+use crate::domain::error::OAuthError;
+use crate::state::AppState;
+
+use super::super::form::Params;
+use super::super::pages::internal_error_page;
+use super::users::SecretPage;
+use super::{admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, when};
+
+/// The editable fields, as the form shows them.
+#[derive(Default)]
+struct ClientForm {
+    name: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    authorization_code: bool,
+    refresh_token: bool,
+    client_credentials: bool,
+    scopes: String,
+    consent: bool,
+}
+
+impl ClientForm {
+    fn of(c: &Client) -> Self {
+        let lines = |v: &[crate::domain::redirect_uri::RedirectUri]| {
+            v.iter().map(|u| u.as_str()).collect::<Vec<_>>().join("\n")
+        };
+        ClientForm {
+            name: c.name.clone(),
+            redirect_uris: lines(&c.redirect_uris),
+            post_logout_redirect_uris: lines(&c.post_logout_redirect_uris),
+            authorization_code: c.allows(GrantType::AuthorizationCode),
+            refresh_token: c.allows(GrantType::RefreshToken),
+            client_credentials: c.allows(GrantType::ClientCredentials),
+            scopes: c.scopes.to_string(),
+            consent: c.consent_required,
+        }
+    }
+
+    fn fresh() -> Self {
+        ClientForm {
+            authorization_code: true,
+            refresh_token: true,
+            scopes: client::DEFAULT_SCOPES.into(),
+            ..Default::default()
+        }
+    }
+}
+
+struct Row {
+    client_id: String,
+    name: String,
+    kind: &'static str,
+    grants: String,
+    scopes: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/clients.html")]
+struct ClientsPage {
+    section: &'static str,
+    admin: String,
+    flash: Option<String>,
+    csrf: String,
+    rows: Vec<Row>,
+    form: ClientForm,
+}
+
+#[derive(Template)]
+#[template(path = "admin/client.html")]
+struct ClientPage {
+    section: &'static str,
+    admin: String,
+    flash: Option<String>,
+    csrf: String,
+    client_id: String,
+    kind: &'static str,
+    confidential: bool,
+    created: String,
+    form: ClientForm,
+}
+
+fn kind(c: &Client) -> &'static str {
+    if c.is_public() {
+        "public"
+    } else {
+        "confidential"
+    }
+}
+
+fn lines(form: &Params, name: &str) -> Vec<String> {
+    form.get(name)
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn grants(form: &Params) -> Vec<String> {
+    GrantType::ALL
+        .iter()
+        .filter(|g| form.get(&format!("grant_{}", g.as_str())) == Some("yes"))
+        .map(|g| g.as_str().to_owned())
+        .collect()
+}
+
+/// Lists clients with the registration form.
+pub async fn admin_clients_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let ctx = match admin_ctx(&state, &req).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let rows = crate::db::run(&state.pool, |conn| {
+        client::list_clients(conn).map_err(OAuthError::internal)
+    })
+    .await;
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => return internal_error_page(e),
+    };
+    let now = ctx.now;
+    let page = ClientsPage {
+        section: "clients",
+        admin: ctx.session.user.username.clone(),
+        flash: ctx.flash.clone(),
+        csrf: ctx.csrf.clone(),
+        rows: rows
+            .iter()
+            .map(|c| Row {
+                client_id: c.client_id.clone(),
+                name: c.name.clone(),
+                kind: kind(c),
+                grants: c
+                    .grant_types
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                scopes: c.scopes.to_string(),
+                created: when(now, c.created_at),
+            })
+            .collect(),
+        form: ClientForm::fresh(),
+    };
+    render_admin(&page, ctx.flash.is_some())
+}
+
+/// Registers a client; a confidential one's secret is shown once.
+pub async fn admin_clients_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let (ctx, form) = match admin_post(&state, &req, body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let request = NewClient {
+        client_id: form.get("client_id").unwrap_or("").trim().to_owned(),
+        name: form
+            .get("name")
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty()),
+        kind: if form.get("kind") == Some("confidential") {
+            ClientKind::GeneratedSecret
+        } else {
+            ClientKind::Public
+        },
+        redirect_uris: lines(&form, "redirect_uris"),
+        post_logout_redirect_uris: lines(&form, "post_logout_redirect_uris"),
+        grant_types: Some(grants(&form)),
+        scopes: form.get("scopes").map(str::to_owned),
+        consent_required: form.get("consent") == Some("yes"),
+    };
+    let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        Ok::<_, OAuthError>(admin::create_client(
+            conn,
+            &Actor {
+                name: &name,
+                ip: &ip,
+            },
+            request,
+            now,
+        ))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(r)) => match r.generated_secret {
+            Some(secret) => render_admin(
+                &SecretPage {
+                    section: "clients",
+                    admin: ctx.session.user.username.clone(),
+                    flash: None,
+                    title: "Client registered",
+                    message: format!("The client secret of {}:", r.client.client_id),
+                    secret,
+                    back: format!("/admin/clients/{}", r.client.client_id),
+                },
+                false,
+            ),
+            None => done(
+                &format!("/admin/clients/{}", r.client.client_id),
+                "Client registered.",
+            ),
+        },
+        Ok(Err(e)) => done("/admin/clients", &format!("Not registered: {e}")),
+        Err(e) => internal_error_page(e),
+    }
+}
+
+/// Shows one client's registration for editing.
+pub async fn admin_client_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let ctx = match admin_ctx(&state, &req).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let id = path.into_inner();
+    let found = crate::db::run(&state.pool, move |conn| {
+        Ok::<_, OAuthError>(admin::find_client(conn, &id))
+    })
+    .await;
+    let c = match found {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return done("/admin/clients", &e.to_string()),
+        Err(e) => return internal_error_page(e),
+    };
+    let page = ClientPage {
+        section: "clients",
+        admin: ctx.session.user.username.clone(),
+        flash: ctx.flash.clone(),
+        csrf: ctx.csrf.clone(),
+        kind: kind(&c),
+        confidential: !c.is_public(),
+        created: when(ctx.now, c.created_at),
+        form: ClientForm::of(&c),
+        client_id: c.client_id,
+    };
+    render_admin(&page, ctx.flash.is_some())
+}
+
+/// Saves an edited registration.
+pub async fn admin_client_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> HttpResponse {
+    let (ctx, form) = match admin_post(&state, &req, body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let id = path.into_inner();
+    let back = format!("/admin/clients/{id}");
+    let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        let existing = match admin::find_client(conn, &id) {
+            Ok(c) => c,
+            Err(e) => return Ok::<_, OAuthError>(Err(e)),
+        };
+        Ok(admin::update_client(
+            conn,
+            &Actor {
+                name: &name,
+                ip: &ip,
+            },
+            &existing,
+            form.get("name").unwrap_or(""),
+            &lines(&form, "redirect_uris"),
+            &lines(&form, "post_logout_redirect_uris"),
+            &grants(&form),
+            form.get("scopes").unwrap_or(""),
+            form.get("consent") == Some("yes"),
+            now,
+        ))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(())) => done(&back, "Changes saved."),
+        Ok(Err(e)) => done(&back, &format!("Not saved: {e}")),
+        Err(e) => internal_error_page(e),
+    }
+}
+
+/// `rotate-secret` or `delete`.
+pub async fn admin_client_action_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+) -> HttpResponse {
+    let (ctx, _) = match admin_post(&state, &req, body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (id, action) = path.into_inner();
+    let back = format!("/admin/clients/{id}");
+    if action == "rotate-secret" && !ctx.recently_signed_in() {
+        return needs_fresh_sign_in(&back);
+    }
+    let (name, ip, now, ttl) = (
+        ctx.session.user.username.clone(),
+        ctx.ip.clone(),
+        ctx.now,
+        state.settings.access_token_ttl,
+    );
+    let (i2, a2) = (id.clone(), action.clone());
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        let actor = Actor {
+            name: &name,
+            ip: &ip,
+        };
+        Ok::<_, OAuthError>(match a2.as_str() {
+            "rotate-secret" => admin::rotate_client_secret(conn, &actor, &i2, now).map(Some),
+            "delete" => admin::delete_client(conn, &actor, &i2, ttl, now).map(|_| None),
+            _ => Ok(None),
+        })
+    })
+    .await;
+    match outcome {
+        Ok(Ok(Some(secret))) => render_admin(
+            &SecretPage {
+                section: "clients",
+                admin: ctx.session.user.username.clone(),
+                flash: None,
+                title: "Secret rotated",
+                message: format!("The new client secret of {id} (the old one no longer works):"),
+                secret,
+                back,
+            },
+            false,
+        ),
+        Ok(Ok(None)) if action == "delete" => done(
+            "/admin/clients",
+            &format!("Client {id} deleted; its tokens are revoked."),
+        ),
+        Ok(Ok(None)) => done(&back, "Unknown action."),
+        Ok(Err(e)) => done(&back, &e.to_string()),
+        Err(e) => internal_error_page(e),
+    }
+}
