@@ -149,6 +149,11 @@ pub fn count_rows(conn: &mut SqliteConnection, table: &str) -> Result<i64, Query
         .map(|c| c.n)
 }
 
+/// Runs raw SQL (for operators' maintenance and tests of database rules).
+pub fn execute_sql(conn: &mut SqliteConnection, sql: &str) -> Result<(), QueryError> {
+    conn.batch_execute(sql)
+}
+
 /// Runs blocking database work on actix's blocking thread pool. The pool
 /// checkout happens inside the closure because it can block too, and the
 /// connection is returned before the future resolves, so no connection is

@@ -64,10 +64,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build_with_listener(settings.clone(), listener, clock.clone())
         .await
         .expect("build app");
-    assert!(
-        app.initial_admin().is_some(),
-        "first start creates an admin"
-    );
+    let admin = app.initial_admin().expect("first start creates an admin");
+    let (admin_username, admin_password) = (admin.username.clone(), admin.password.clone());
     tokio::spawn(app.run_until_stopped());
     let pool = db::open(&settings.database, 2).expect("test pool");
     let http = reqwest::Client::builder()
@@ -81,6 +79,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         clock,
         settings,
         pool,
+        admin_username,
+        admin_password,
         _dir: dir,
     }
 }
