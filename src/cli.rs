@@ -62,6 +62,16 @@ pub enum UserCommand {
         email: Option<String>,
         #[arg(long, value_name = "N")]
         name: Option<String>,
+        /// A role to give the user (repeatable).
+        #[arg(long = "role", value_name = "NAME")]
+        roles: Vec<String>,
+    },
+    /// Replace a user's roles.
+    Roles {
+        username: String,
+        /// Comma-separated role names (empty to clear).
+        #[arg(long, value_name = "A,B")]
+        set: String,
     },
     /// List users.
     List,
@@ -195,6 +205,7 @@ fn user_command(pool: &DbPool, settings: &Settings, cmd: UserCommand) -> anyhow:
             admin,
             email,
             name,
+            roles,
         } => {
             let (password, generated) = if password_stdin {
                 (read_stdin_secret("password")?, false)
@@ -207,6 +218,7 @@ fn user_command(pool: &DbPool, settings: &Settings, cmd: UserCommand) -> anyhow:
                 email,
                 name,
                 is_admin: admin,
+                roles,
             };
             let u = user::create_user(&mut conn, &req, now)?;
             audit::record(&mut conn, &Actor::CLI, "user.created", &u.username, "", now)?;
@@ -215,18 +227,42 @@ fn user_command(pool: &DbPool, settings: &Settings, cmd: UserCommand) -> anyhow:
                 println!("password: {password}");
             }
         }
+        UserCommand::Roles { username, set } => {
+            let roles = user::set_roles(&mut conn, &username, &[set])?;
+            audit::record(
+                &mut conn,
+                &Actor::CLI,
+                "user.roles_set",
+                &username,
+                &roles.join(" "),
+                now,
+            )?;
+            println!(
+                "{username} has roles: {}",
+                if roles.is_empty() {
+                    "-".into()
+                } else {
+                    roles.join(", ")
+                }
+            );
+        }
         UserCommand::List => {
             println!(
-                "{:<24} {:<36} {:<6} {:<9} EMAIL",
-                "USERNAME", "SUBJECT", "ADMIN", "DISABLED"
+                "{:<24} {:<36} {:<6} {:<9} {:<24} EMAIL",
+                "USERNAME", "SUBJECT", "ADMIN", "DISABLED", "ROLES"
             );
             for u in user::list_users(&mut conn)? {
                 println!(
-                    "{:<24} {:<36} {:<6} {:<9} {}",
+                    "{:<24} {:<36} {:<6} {:<9} {:<24} {}",
                     u.username,
                     u.subject,
                     yes_no(u.is_admin),
                     yes_no(u.disabled),
+                    if u.roles.is_empty() {
+                        "-".into()
+                    } else {
+                        u.roles.join(",")
+                    },
                     u.email.as_deref().unwrap_or("-")
                 );
             }

@@ -34,6 +34,7 @@ diesel::table! {
         is_admin -> Bool,
         disabled -> Bool,
         created_at -> BigInt,
+        roles -> Text,
     }
 }
 

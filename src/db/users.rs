@@ -17,6 +17,8 @@ pub struct UserRow {
     pub is_admin: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// Space-separated role names.
+    pub roles: String,
 }
 
 /// A user about to be stored.
@@ -30,6 +32,7 @@ pub struct NewUser<'a> {
     pub name: Option<&'a str>,
     pub is_admin: bool,
     pub created_at: i64,
+    pub roles: &'a str,
 }
 
 /// Stores a new user; fails with a unique violation when the username is taken.
@@ -130,5 +133,16 @@ pub fn update_user_password(
 ) -> QueryResult<usize> {
     diesel::update(users::table.filter(users::username.eq(username)))
         .set(users::password_hash.eq(password_hash))
+        .execute(conn)
+}
+
+/// Replaces a user's roles (space-separated).
+pub fn update_user_roles(
+    conn: &mut SqliteConnection,
+    username: &str,
+    roles: &str,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::username.eq(username)))
+        .set(users::roles.eq(roles))
         .execute(conn)
 }

@@ -175,6 +175,19 @@ pub fn set_disabled(
     Ok(())
 }
 
+/// Replaces a user's roles.
+pub fn set_roles(
+    conn: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    roles: &str,
+    now: i64,
+) -> Result<Vec<String>, UserError> {
+    let set = user::set_roles(conn, username, &[roles.to_owned()])?;
+    audit::record(conn, actor, "user.roles_set", username, &set.join(" "), now)?;
+    Ok(set)
+}
+
 /// Sets a new random password and returns it (shown once).
 pub fn reset_password(
     conn: &mut Conn,

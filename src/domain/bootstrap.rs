@@ -58,6 +58,7 @@ pub fn ensure_ready(
             email: None,
             name: Some("Administrator".into()),
             is_admin: true,
+            roles: vec![],
         },
         now,
     )?;

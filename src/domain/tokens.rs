@@ -34,6 +34,9 @@ pub struct AccessTokenClaims {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// The user's roles (tokens issued for a user only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 /// A user's sign-in, for tokens issued on their behalf.
@@ -50,6 +53,8 @@ pub struct AccessTokenGrant<'a> {
     pub client_id: &'a str,
     pub scope: &'a Scope,
     pub user: Option<SignedInUser<'a>>,
+    /// The user's roles; `None` for a client acting for itself.
+    pub roles: Option<&'a [String]>,
 }
 
 /// The issuer-wide parts of every token.
@@ -85,6 +90,7 @@ pub fn issue_access_token(
         scope: (!grant.scope.is_empty()).then(|| grant.scope.to_string()),
         sid: grant.user.as_ref().map(|u| u.sid.to_owned()),
         auth_time: grant.user.as_ref().map(|u| u.auth_time),
+        roles: grant.roles.map(<[String]>::to_vec),
     };
     let (token, _kid) = keys
         .sign(&claims, ACCESS_TOKEN_TYP, now)
@@ -111,6 +117,9 @@ pub struct IdTokenClaims {
     pub preferred_username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// With the `roles` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 /// `at_hash`: the left half of SHA-256 of the access token, base64url.

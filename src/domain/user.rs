@@ -17,6 +17,8 @@ pub struct User {
     pub is_admin: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// Free-form role names, sorted.
+    pub roles: Vec<String>,
 }
 
 impl From<UserRow> for User {
@@ -27,6 +29,7 @@ impl From<UserRow> for User {
             email: r.email,
             name: r.name,
             is_admin: r.is_admin,
+            roles: split_roles(&r.roles),
             disabled: r.disabled,
             created_at: r.created_at,
         }
@@ -41,6 +44,8 @@ pub struct NewUserRequest {
     pub email: Option<String>,
     pub name: Option<String>,
     pub is_admin: bool,
+    /// Role names to give the user.
+    pub roles: Vec<String>,
 }
 
 /// Why a user could not be created or changed.
@@ -54,6 +59,8 @@ pub enum UserError {
     Exists(String),
     #[error("no user named {0:?}")]
     Unknown(String),
+    #[error("{0:?} is not a valid role name (1-64 letters, digits, '.', '_', ':' or '-')")]
+    InvalidRole(String),
     #[error("the user has no consent for client {0:?}")]
     NoConsent(String),
     #[error(transparent)]
@@ -87,6 +94,7 @@ pub fn create_user(conn: &mut Conn, req: &NewUserRequest, now: i64) -> Result<Us
             return Err(UserError::InvalidEmail(email.clone()));
         }
     }
+    let roles = normalize_roles(&req.roles)?;
     let hash = password::hash_password(&req.password)?;
     let subject = uuid_like();
     let row = crate::db::immediate(conn, |conn| {
@@ -102,6 +110,7 @@ pub fn create_user(conn: &mut Conn, req: &NewUserRequest, now: i64) -> Result<Us
                 email: req.email.as_deref(),
                 name: req.name.as_deref(),
                 is_admin: req.is_admin,
+                roles: &roles,
                 created_at: now,
             },
         )?)
@@ -131,6 +140,50 @@ pub fn disable_user(
     super::revocation::revoke_user(conn, user.id, access_ttl, now)?;
     log::info!("user id {} disabled", user.id);
     Ok(())
+}
+
+/// The roles stored for a user, as a list.
+pub fn split_roles(stored: &str) -> Vec<String> {
+    stored
+        .split(' ')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Validates role names and joins them for storage (sorted, de-duplicated).
+pub fn normalize_roles(roles: &[String]) -> Result<String, UserError> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in roles
+        .iter()
+        .flat_map(|r| r.split([',', ' ']))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        let valid = r.len() <= 64
+            && r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        if !valid {
+            return Err(UserError::InvalidRole(r.to_owned()));
+        }
+        out.push(r);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out.join(" "))
+}
+
+/// Replaces a user's roles; they reach tokens at the next sign-in or refresh.
+pub fn set_roles(
+    conn: &mut Conn,
+    username: &str,
+    roles: &[String],
+) -> Result<Vec<String>, UserError> {
+    let joined = normalize_roles(roles)?;
+    match users::update_user_roles(conn, username, &joined)? {
+        0 => Err(UserError::Unknown(username.to_owned())),
+        _ => Ok(split_roles(&joined)),
+    }
 }
 
 /// Withdraws a user's consent to a client, so the next request asks again.
@@ -171,6 +224,14 @@ mod tests {
         assert!(!valid_username(""));
         assert!(!valid_username("a b"));
         assert!(!valid_username("a\u{7}"));
+    }
+
+    #[test]
+    fn roles_are_validated_sorted_and_deduplicated() {
+        let r = normalize_roles(&["moderator,editor".into(), "editor".into()]).unwrap();
+        assert_eq!(r, "editor moderator");
+        assert!(normalize_roles(&["bad role!".into()]).is_err());
+        assert_eq!(split_roles(""), Vec::<String>::new());
     }
 
     #[test]

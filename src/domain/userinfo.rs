@@ -50,5 +50,11 @@ pub fn claims(
     if let Some(email) = user.email.filter(|_| scopes.contains(&"email")) {
         out.insert("email".into(), json!(email));
     }
+    if scopes.contains(&"roles") {
+        out.insert(
+            "roles".into(),
+            json!(crate::domain::user::split_roles(&user.roles)),
+        );
+    }
     Ok(Ok(out))
 }

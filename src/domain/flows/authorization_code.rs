@@ -20,6 +20,7 @@ use crate::domain::tokens::{
     AccessTokenGrant, IdTokenClaims, SignedInUser, TokenPolicy, TokenResponse, at_hash,
     issue_access_token, sign_id_token,
 };
+use crate::domain::user::split_roles;
 
 /// The parameters of a code redemption.
 #[derive(Debug, Clone)]
@@ -61,6 +62,7 @@ pub fn exchange(
         Checked::Replayed => return Err(invalid("the authorization code was already used")),
     };
     let scope = Scope::parse(&code.scope).map_err(|_| invalid("stored scope is invalid"))?;
+    let roles = split_roles(&user.roles);
     let access = issue_access_token(
         keys,
         policy,
@@ -72,6 +74,7 @@ pub fn exchange(
                 sid: &session.sid,
                 auth_time: session.auth_time,
             }),
+            roles: Some(&roles),
         },
         now,
     )?;
@@ -95,6 +98,7 @@ pub fn exchange(
                 .contains("email")
                 .then(|| user.email.clone())
                 .flatten(),
+            roles: scope.contains("roles").then(|| roles.clone()),
         };
         Some(sign_id_token(keys, &claims, now)?)
     } else {

@@ -50,6 +50,7 @@ pub fn exchange(
             client_id: &client.client_id,
             scope: &scope,
             user: None,
+            roles: None,
         },
         now,
     )?;

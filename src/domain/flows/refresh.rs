@@ -23,6 +23,7 @@ use crate::domain::session::is_live;
 use crate::domain::tokens::{
     AccessTokenGrant, SignedInUser, TokenPolicy, TokenResponse, issue_access_token,
 };
+use crate::domain::user::split_roles;
 
 const KEY_NAME: &str = "refresh_rotation_mac";
 
@@ -120,6 +121,7 @@ enum Outcome {
     Rotated {
         spent: Box<RefreshTokenRow>,
         subject: String,
+        roles: String,
         sid: Option<(String, i64)>,
     },
     Reused,
@@ -166,12 +168,13 @@ pub fn exchange(
             )
         })
     })?;
-    let (spent, subject, sid) = match outcome {
+    let (spent, subject, roles, sid) = match outcome {
         Outcome::Rotated {
             spent,
             subject,
+            roles,
             sid,
-        } => (spent, subject, sid),
+        } => (spent, subject, roles, sid),
         Outcome::Reused => return Err(invalid("the refresh token was already used")),
     };
     let scope = match requested {
@@ -189,6 +192,7 @@ pub fn exchange(
                 sid,
                 auth_time: *auth_time,
             }),
+            roles: Some(&split_roles(&roles)),
         },
         now,
     )?;
@@ -260,6 +264,7 @@ fn rotate(
             return Ok(Outcome::Rotated {
                 spent: Box::new(row),
                 subject: user.subject,
+                roles: user.roles,
                 sid,
             });
         }
@@ -315,6 +320,7 @@ fn rotate(
     Ok(Outcome::Rotated {
         spent: Box::new(row),
         subject: user.subject,
+        roles: user.roles,
         sid,
     })
 }

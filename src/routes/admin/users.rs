@@ -52,6 +52,7 @@ struct UserPage {
     status: &'static str,
     disabled: bool,
     created: String,
+    roles: String,
     sessions: Vec<String>,
     grants: Vec<String>,
 }
@@ -154,6 +155,10 @@ pub async fn admin_users_post(
             .map(|n| n.trim().to_owned())
             .filter(|n| !n.is_empty()),
         is_admin: form.get("admin") == Some("yes"),
+        roles: form
+            .get("roles")
+            .map(|r| vec![r.to_owned()])
+            .unwrap_or_default(),
     };
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
@@ -218,6 +223,7 @@ pub async fn admin_user_get(
         status: status(user.disabled),
         disabled: user.disabled,
         created: when(now, user.created_at),
+        roles: user.roles.join(", "),
         email: user.email.unwrap_or_default(),
         username: user.username,
         sessions: sessions
@@ -253,11 +259,12 @@ pub async fn admin_user_action_post(
     path: web::Path<(String, String)>,
     body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, _) = match admin_post(&state, &req, body).await {
+    let (ctx, form) = match admin_post(&state, &req, body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let (username, action) = path.into_inner();
+    let roles = form.get("roles").unwrap_or("").to_owned();
     let back = format!("/admin/users/{username}");
     if action == "reset-password" && !ctx.recently_signed_in() {
         return needs_fresh_sign_in(&back);
@@ -284,6 +291,7 @@ pub async fn admin_user_action_post(
             "revoke-sessions" => {
                 admin::revoke_user_sessions(conn, &actor, &u, ttl, now).map(|_| None)
             }
+            "roles" => admin::set_roles(conn, &actor, &u, &roles, now).map(|_| None),
             _ => return Ok(None),
         };
         Ok::<_, OAuthError>(Some(r))
@@ -319,6 +327,9 @@ fn flash_outcome(
                     format!("{username} is disabled; their sessions and tokens are revoked.")
                 }
                 "enable" => format!("{username} is enabled."),
+                "roles" => format!(
+                    "{username}'s roles are saved; tokens carry them from the next sign-in or refresh."
+                ),
                 _ => format!("All of {username}'s sessions are revoked."),
             };
             done(back, &message)
