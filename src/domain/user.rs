@@ -51,7 +51,9 @@ pub struct NewUserRequest {
 /// Why a user could not be created or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    #[error("username must be 1-64 characters with no spaces or control characters")]
+    #[error(
+        "username must be 1-64 characters without spaces, control characters or any of / \\ ? # % & < > \" '"
+    )]
     InvalidUsername,
     #[error("{0:?} is not a valid email address")]
     InvalidEmail(String),
@@ -75,8 +77,13 @@ impl From<crate::db::QueryError> for UserError {
     }
 }
 
+/// Usernames appear in admin URLs and logs, so characters with a meaning in
+/// a URL path or HTML are refused outright.
 fn valid_username(u: &str) -> bool {
-    (1..=64).contains(&u.chars().count()) && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+    (1..=64).contains(&u.chars().count())
+        && !u
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "/\\?#%&<>\"'".contains(c))
 }
 
 /// Validates and stores a new user; the password is hashed with argon2id.
@@ -224,6 +231,8 @@ mod tests {
         assert!(!valid_username(""));
         assert!(!valid_username("a b"));
         assert!(!valid_username("a\u{7}"));
+        assert!(!valid_username("x/../alice"));
+        assert!(!valid_username("bob?x"));
     }
 
     #[test]

@@ -123,6 +123,7 @@ impl TestApp {
                 email: Some(format!("{username}@example.com")),
                 name: Some(format!("{username} Example")),
                 is_admin: false,
+                roles: vec![],
             },
             self.clock.now(),
         )

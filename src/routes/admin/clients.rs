@@ -266,7 +266,7 @@ pub async fn admin_client_post(
         Err(r) => return r,
     };
     let id = path.into_inner();
-    let back = format!("/admin/clients/{id}");
+    let back = format!("/admin/clients/{}", super::path_segment(&id));
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
         let existing = match admin::find_client(conn, &id) {
@@ -309,7 +309,7 @@ pub async fn admin_client_action_post(
         Err(r) => return r,
     };
     let (id, action) = path.into_inner();
-    let back = format!("/admin/clients/{id}");
+    let back = format!("/admin/clients/{}", super::path_segment(&id));
     if action == "rotate-secret" && !ctx.recently_signed_in() {
         return needs_fresh_sign_in(&back);
     }

@@ -248,6 +248,11 @@ pub fn needs_fresh_sign_in(back: &str) -> HttpResponse {
     )
 }
 
+/// A value percent-encoded for use as one URL path segment.
+pub fn path_segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// "2026-11-25 12:03 UTC" and "3 min ago" / "in 2 h".
 pub fn when(now: i64, ts: i64) -> String {
     let utc = chrono::DateTime::from_timestamp(ts, 0)

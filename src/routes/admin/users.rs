@@ -182,7 +182,7 @@ pub async fn admin_users_post(
                 title: "User created",
                 message: format!("{} can sign in with this one-time password:", u.username),
                 secret,
-                back: format!("/admin/users/{}", u.username),
+                back: format!("/admin/users/{}", super::path_segment(&u.username)),
             },
             false,
         ),
@@ -265,7 +265,7 @@ pub async fn admin_user_action_post(
     };
     let (username, action) = path.into_inner();
     let roles = form.get("roles").unwrap_or("").to_owned();
-    let back = format!("/admin/users/{username}");
+    let back = format!("/admin/users/{}", super::path_segment(&username));
     if action == "reset-password" && !ctx.recently_signed_in() {
         return needs_fresh_sign_in(&back);
     }
