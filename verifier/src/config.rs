@@ -1,0 +1,108 @@
+//! What a [`Verifier`](crate::Verifier) trusts and expects: the issuer
+//! (OpenID Connect Discovery 1.0 §4.3), the audience and clock leeway
+//! (RFC 9068 §4, RFC 7519 §4.1.4), and the revocation-feed client.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Default clock leeway applied to `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// Default shortest time between two JWKS refetches caused by unknown `kid`s.
+pub const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// Default time between two polls of the revocation feed.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Settings for [`Verifier::discover`](crate::Verifier::discover).
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// The issuer URL, exactly as in the tokens' `iss`, e.g.
+    /// `http://127.0.0.1:8080` (no trailing slash).
+    pub issuer: String,
+    /// The `aud` this resource server expects.
+    pub audience: String,
+    /// Allowed clock difference for `exp`, `nbf` and `iat` (default 30 s).
+    pub leeway: Duration,
+    /// At most one JWKS refetch per interval is caused by tokens with an
+    /// unknown `kid` (default 10 s), so a flood of forged tokens cannot
+    /// become a flood of requests to the issuer.
+    pub min_refetch_interval: Duration,
+    /// The revocation feed to follow, if any.
+    pub revocation_feed: Option<FeedConfig>,
+}
+
+impl VerifierConfig {
+    /// Settings with the defaults: 30 s leeway, 10 s refetch interval, no
+    /// revocation feed.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: DEFAULT_LEEWAY,
+            min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
+            revocation_feed: None,
+        }
+    }
+
+    /// Follows the issuer's revocation feed with these client credentials.
+    pub fn with_revocation_feed(mut self, feed: FeedConfig) -> Self {
+        self.revocation_feed = Some(feed);
+        self
+    }
+}
+
+/// The confidential client that reads Tessera's revocation feed.
+#[derive(Clone)]
+pub struct FeedConfig {
+    /// The client's id.
+    pub client_id: String,
+    /// The client's secret, sent with HTTP Basic (RFC 6749 §2.3.1).
+    pub client_secret: String,
+    /// Time between two polls (default 5 s; at least 1 s is used).
+    pub poll_interval: Duration,
+}
+
+impl FeedConfig {
+    /// Feed credentials with the default 5 s poll interval.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+        }
+    }
+}
+
+// Written by hand so that logging a config never prints the secret.
+impl fmt::Debug for FeedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FeedConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("poll_interval", &self.poll_interval)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_client_secret() {
+        let text = format!("{:?}", FeedConfig::new("api", "s3cret"));
+        assert!(text.contains("api"));
+        assert!(!text.contains("s3cret"));
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let config = VerifierConfig::new("http://issuer", "api")
+            .with_revocation_feed(FeedConfig::new("api", "secret"));
+        assert_eq!(config.leeway, Duration::from_secs(30));
+        assert_eq!(config.min_refetch_interval, Duration::from_secs(10));
+        assert_eq!(
+            config.revocation_feed.map(|f| f.poll_interval),
+            Some(Duration::from_secs(5))
+        );
+    }
+}
