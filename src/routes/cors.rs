@@ -1,5 +1,5 @@
-//! CORS for the endpoints a browser app calls directly (`/token`,
-//! `/userinfo`, `/jwks.json`, later `/revoke`): only origins of registered
+//! CORS for the endpoints a browser app calls directly (discovery,
+//! `/token`, `/userinfo`, `/jwks.json`, `/revoke`): only origins of registered
 //! redirect URIs, never `*`, never with credentials. CORS is a browser
 //! convenience, not a security boundary: these endpoints authenticate anyway.
 

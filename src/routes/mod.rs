@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.service(
             web::resource(path)
+                .wrap(from_fn(cors::cors))
                 .route(web::get().to(discovery::discovery_get))
                 .default_service(method_not_allowed("GET")),
         );

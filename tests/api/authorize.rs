@@ -760,4 +760,15 @@ async fn cors_allows_only_registered_redirect_origins() {
         jwks.headers()["access-control-allow-origin"],
         "http://127.0.0.1:5173"
     );
+    let discovery = app
+        .http
+        .get(format!("{}/.well-known/openid-configuration", app.address))
+        .header("Origin", "http://127.0.0.1:5173")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:5173"
+    );
 }

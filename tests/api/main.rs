@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod admin_browser;
 mod authorize;
 mod browser;
 mod cli;
@@ -12,8 +13,10 @@ mod discovery;
 mod helpers;
 mod keys;
 mod logout;
+mod posts_browser;
 mod refresh;
 mod revocation;
+mod roles;
 mod token;
 mod userinfo;
 mod webdriver;
