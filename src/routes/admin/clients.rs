@@ -12,8 +12,8 @@ use crate::state::AppState;
 
 use super::super::form::Params;
 use super::super::pages::internal_error_page;
-use super::users::SecretPage;
-use super::{admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, when};
+
+use super::{admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, show_secret, when};
 
 /// The editable fields, as the form shows them.
 #[derive(Default)]
@@ -198,17 +198,13 @@ pub async fn admin_clients_post(
     .await;
     match outcome {
         Ok(Ok(r)) => match r.generated_secret {
-            Some(secret) => render_admin(
-                &SecretPage {
-                    section: "clients",
-                    admin: ctx.session.user.username.clone(),
-                    flash: None,
-                    title: "Client registered",
-                    message: format!("The client secret of {}:", r.client.client_id),
-                    secret,
-                    back: format!("/admin/clients/{}", r.client.client_id),
-                },
-                false,
+            Some(secret) => show_secret(
+                &ctx,
+                "clients",
+                "Client registered",
+                format!("The client secret of {}:", r.client.client_id),
+                secret,
+                format!("/admin/clients/{}", r.client.client_id),
             ),
             None => done(
                 &format!("/admin/clients/{}", r.client.client_id),
@@ -333,17 +329,13 @@ pub async fn admin_client_action_post(
     })
     .await;
     match outcome {
-        Ok(Ok(Some(secret))) => render_admin(
-            &SecretPage {
-                section: "clients",
-                admin: ctx.session.user.username.clone(),
-                flash: None,
-                title: "Secret rotated",
-                message: format!("The new client secret of {id} (the old one no longer works):"),
-                secret,
-                back,
-            },
-            false,
+        Ok(Ok(Some(secret))) => show_secret(
+            &ctx,
+            "clients",
+            "Secret rotated",
+            format!("The new client secret of {id} (the old one no longer works):"),
+            secret,
+            back,
         ),
         Ok(Ok(None)) if action == "delete" => done(
             "/admin/clients",

@@ -230,6 +230,41 @@ fn flash_cookie(value: String, remove: bool) -> Cookie<'static> {
     c
 }
 
+/// A one-time secret page (passwords and client secrets).
+#[derive(Template)]
+#[template(path = "admin/secret.html")]
+pub struct SecretPage {
+    pub section: &'static str,
+    pub admin: String,
+    pub flash: Option<String>,
+    pub title: &'static str,
+    pub message: String,
+    pub secret: String,
+    pub back: String,
+}
+
+/// Shows a one-time password or client secret, once, in the POST's own
+/// response (never through a cookie or a redirect).
+pub fn show_secret(
+    ctx: &AdminCtx,
+    section: &'static str,
+    title: &'static str,
+    message: String,
+    secret: String,
+    back: String,
+) -> HttpResponse {
+    let page = SecretPage {
+        section,
+        admin: ctx.session.user.username.clone(),
+        flash: None,
+        title,
+        message,
+        secret,
+        back,
+    };
+    render_admin(&page, false)
+}
+
 /// Redirects after a POST with a message for the next page.
 pub fn done(location: &str, message: &str) -> HttpResponse {
     let enc = percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC)

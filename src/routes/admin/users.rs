@@ -13,7 +13,9 @@ use crate::state::AppState;
 
 use super::super::form::Params;
 use super::super::pages::internal_error_page;
-use super::{AdminCtx, admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, when};
+use super::{
+    AdminCtx, admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, show_secret, when,
+};
 
 const PER_PAGE: i64 = 50;
 
@@ -55,19 +57,6 @@ struct UserPage {
     roles: String,
     sessions: Vec<String>,
     grants: Vec<String>,
-}
-
-/// A one-time secret page (passwords and client secrets).
-#[derive(Template)]
-#[template(path = "admin/secret.html")]
-pub struct SecretPage {
-    pub section: &'static str,
-    pub admin: String,
-    pub flash: Option<String>,
-    pub title: &'static str,
-    pub message: String,
-    pub secret: String,
-    pub back: String,
 }
 
 fn role(admin: bool) -> &'static str {
@@ -174,17 +163,13 @@ pub async fn admin_users_post(
     })
     .await;
     match outcome {
-        Ok(Ok(u)) => render_admin(
-            &SecretPage {
-                section: "users",
-                admin: ctx.session.user.username.clone(),
-                flash: None,
-                title: "User created",
-                message: format!("{} can sign in with this one-time password:", u.username),
-                secret,
-                back: format!("/admin/users/{}", super::path_segment(&u.username)),
-            },
-            false,
+        Ok(Ok(u)) => show_secret(
+            &ctx,
+            "users",
+            "User created",
+            format!("{} can sign in with this one-time password:", u.username),
+            secret,
+            format!("/admin/users/{}", super::path_segment(&u.username)),
         ),
         Ok(Err(e)) => done("/admin/users", &format!("Not created: {e}")),
         Err(e) => internal_error_page(e),
@@ -309,17 +294,13 @@ fn flash_outcome(
 ) -> HttpResponse {
     match outcome {
         Ok(None) => done(back, "Unknown action."),
-        Ok(Some(Ok(Some(secret)))) => render_admin(
-            &SecretPage {
-                section: "users",
-                admin: ctx.session.user.username.clone(),
-                flash: None,
-                title: "Password reset",
-                message: format!("{username}'s new one-time password:"),
-                secret,
-                back: back.to_owned(),
-            },
-            false,
+        Ok(Some(Ok(Some(secret)))) => show_secret(
+            ctx,
+            "users",
+            "Password reset",
+            format!("{username}'s new one-time password:"),
+            secret,
+            back.to_owned(),
         ),
         Ok(Some(Ok(None))) => {
             let message = match action {
