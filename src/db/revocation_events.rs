@@ -1,8 +1,8 @@
-//! Storage of the revocation feed and of server secrets.
+//! Storage of the revocation feed.
 
 use diesel::prelude::*;
 
-use super::schema::{revocation_events, server_secrets};
+use super::schema::revocation_events;
 
 /// One feed entry.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -62,29 +62,4 @@ pub fn delete_stale_revocation_events(
         .limit(limit)
         .load(conn)?;
     diesel::delete(revocation_events::table.filter(revocation_events::id.eq_any(ids))).execute(conn)
-}
-
-/// A named secret, if stored.
-pub fn find_server_secret(conn: &mut SqliteConnection, name: &str) -> QueryResult<Option<Vec<u8>>> {
-    server_secrets::table
-        .find(name)
-        .select(server_secrets::value)
-        .first(conn)
-        .optional()
-}
-
-/// Stores a named secret unless one exists.
-pub fn insert_server_secret(
-    conn: &mut SqliteConnection,
-    name: &str,
-    value: &[u8],
-    now: i64,
-) -> QueryResult<usize> {
-    diesel::insert_or_ignore_into(server_secrets::table)
-        .values((
-            server_secrets::name.eq(name),
-            server_secrets::value.eq(value),
-            server_secrets::created_at.eq(now),
-        ))
-        .execute(conn)
 }

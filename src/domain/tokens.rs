@@ -179,6 +179,26 @@ fn typ_is(header_typ: Option<&str>, expected: &str) -> bool {
     })
 }
 
+/// The header checks every token of ours passes: RS256 only (so neither
+/// `alg: none` nor HS256 "signed" with the public key gets further) and a
+/// `kid` published at `now`. Returns the `typ` and the key to verify with.
+fn own_rs256_key(
+    keys: &KeyStore,
+    token: &str,
+    now: i64,
+) -> Result<(Option<String>, jsonwebtoken::DecodingKey), InvalidToken> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken("malformed"))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(InvalidToken("algorithm not allowed"));
+    }
+    let kid = header.kid.ok_or(InvalidToken("no key id"))?;
+    let key = keys
+        .decoding_key(&kid, now)
+        .map_err(|_| InvalidToken("key lookup failed"))?
+        .ok_or(InvalidToken("unknown key"))?;
+    Ok((header.typ, key))
+}
+
 /// Verifies an access token issued by this server: RS256 only (so neither
 /// `alg: none` nor HS256 "signed" with the public key passes), `typ: at+jwt`,
 /// a published `kid`, and the issuer, audience and expiry.
@@ -188,18 +208,10 @@ pub fn verify_access_token(
     token: &str,
     now: i64,
 ) -> Result<AccessTokenClaims, InvalidToken> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken("malformed"))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(InvalidToken("algorithm not allowed"));
-    }
-    if !typ_is(header.typ.as_deref(), ACCESS_TOKEN_TYP) {
+    let (typ, key) = own_rs256_key(keys, token, now)?;
+    if !typ_is(typ.as_deref(), ACCESS_TOKEN_TYP) {
         return Err(InvalidToken("not an access token"));
     }
-    let kid = header.kid.ok_or(InvalidToken("no key id"))?;
-    let key = keys
-        .decoding_key(&kid, now)
-        .map_err(|_| InvalidToken("key lookup failed"))?
-        .ok_or(InvalidToken("unknown key"))?;
     let mut v = Validation::new(Algorithm::RS256);
     v.set_issuer(&[&policy.issuer]);
     v.set_audience(&[&policy.audience]);
@@ -226,15 +238,11 @@ pub fn verify_id_token_hint(
     token: &str,
     now: i64,
 ) -> Result<IdTokenClaims, InvalidToken> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken("malformed"))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(InvalidToken("algorithm not allowed"));
+    let (typ, key) = own_rs256_key(keys, token, now)?;
+    // An access token is never an acceptable hint, whatever its claims.
+    if typ_is(typ.as_deref(), ACCESS_TOKEN_TYP) {
+        return Err(InvalidToken("not an ID token"));
     }
-    let kid = header.kid.ok_or(InvalidToken("no key id"))?;
-    let key = keys
-        .decoding_key(&kid, now)
-        .map_err(|_| InvalidToken("key lookup failed"))?
-        .ok_or(InvalidToken("unknown key"))?;
     let mut v = Validation::new(Algorithm::RS256);
     v.set_issuer(&[issuer]);
     v.validate_exp = false;

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::db::refresh_tokens::{self, NewRefreshToken, RefreshTokenRow};
-use crate::db::revocation_events::{find_server_secret, insert_server_secret};
+use crate::db::server_secrets::{find_server_secret, insert_server_secret};
 use crate::db::{Conn, QueryError, sessions, users};
 use crate::domain::client::{ClientCredentials, GrantType, authenticate_client};
 use crate::domain::error::OAuthError;
@@ -41,10 +41,9 @@ impl std::fmt::Debug for RotationKey {
 impl RotationKey {
     /// Loads the key, creating it on first use.
     pub fn load_or_create(conn: &mut Conn, now: i64) -> Result<Self, QueryError> {
-        if find_server_secret(conn, KEY_NAME)?.is_none() {
-            insert_server_secret(conn, KEY_NAME, &secret::random_bytes::<32>(), now)?;
-        }
-        let bytes = find_server_secret(conn, KEY_NAME)?.unwrap_or_default();
+        // Insert-or-ignore, then read: concurrent first starts agree on one key.
+        insert_server_secret(conn, KEY_NAME, &secret::random_bytes::<32>(), now)?;
+        let bytes = find_server_secret(conn, KEY_NAME)?.ok_or(QueryError::NotFound)?;
         Ok(RotationKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
     }
 

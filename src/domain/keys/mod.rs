@@ -232,25 +232,40 @@ pub fn rotate(
     activation: Activation,
 ) -> Result<KeyStatus, KeyError> {
     let m = material::generate()?;
+    let status = crate::db::immediate(conn, |conn| store_key(conn, timing, &m, now, activation))?;
+    log::info!(
+        "signing key {} created, signs from {}",
+        status.kid,
+        status.activates_at
+    );
+    Ok(status)
+}
+
+/// Stores generated key material with its activation time; the caller holds
+/// the write transaction, so reading the schedule and inserting are atomic.
+fn store_key(
+    conn: &mut Conn,
+    timing: &KeyTiming,
+    m: &material::KeyMaterial,
+    now: i64,
+    activation: Activation,
+) -> Result<KeyStatus, KeyError> {
     let requested = match activation {
         Activation::AfterPublishWait => now + timing.publish_wait,
         Activation::Immediately => now,
     };
     let activates_at = after_existing(&signing_keys::list_key_schedules(conn)?, requested);
-    let row = SigningKeyRow {
-        kid: m.kid.clone(),
-        private_key_der: m.pkcs8_der,
-        created_at: now,
-        activates_at,
-    };
-    signing_keys::insert_signing_key(conn, &row)?;
-    log::info!(
-        "signing key {} created, signs from {}",
-        row.kid,
-        activates_at
-    );
+    signing_keys::insert_signing_key(
+        conn,
+        &SigningKeyRow {
+            kid: m.kid.clone(),
+            private_key_der: m.pkcs8_der.clone(),
+            created_at: now,
+            activates_at,
+        },
+    )?;
     Ok(KeyStatus {
-        kid: row.kid,
+        kid: m.kid.clone(),
         state: if activates_at <= now {
             KeyState::Active
         } else {
@@ -297,21 +312,7 @@ pub fn maintain(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Mainten
             if !schedule::rotation_due(&fresh, now, timing) {
                 return Ok(None);
             }
-            let requested = match activation {
-                Activation::Immediately => now,
-                Activation::AfterPublishWait => now + timing.publish_wait,
-            };
-            let activates_at = after_existing(&fresh, requested);
-            signing_keys::insert_signing_key(
-                conn,
-                &SigningKeyRow {
-                    kid: m.kid.clone(),
-                    private_key_der: m.pkcs8_der.clone(),
-                    created_at: now,
-                    activates_at,
-                },
-            )?;
-            Ok(Some(m.kid.clone()))
+            Ok(Some(store_key(conn, timing, &m, now, activation)?.kid))
         })?;
         if let Some(kid) = &created {
             log::info!("scheduled key rotation: created signing key {kid}");
