@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::domain::admin;
 use crate::domain::audit::{self, Actor};
 use crate::domain::client::{self, ClientKind, NewClient};
 use crate::domain::clock::Clock;
@@ -147,7 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user_command(&open(&settings)?, &settings, cmd),
-        Command::Client(cmd) => client_command(&open(&settings)?, cmd),
+        Command::Client(cmd) => client_command(&open(&settings)?, &settings, cmd),
         Command::Keys(cmd) => keys_command(&open(&settings)?, &settings, cmd),
     }
 }
@@ -283,7 +284,7 @@ fn user_command(pool: &DbPool, settings: &Settings, cmd: UserCommand) -> anyhow:
     Ok(())
 }
 
-fn client_command(pool: &DbPool, cmd: ClientCommand) -> anyhow::Result<()> {
+fn client_command(pool: &DbPool, settings: &Settings, cmd: ClientCommand) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     match cmd {
         ClientCommand::Add(a) => {
@@ -347,17 +348,16 @@ fn client_command(pool: &DbPool, cmd: ClientCommand) -> anyhow::Result<()> {
             }
         }
         ClientCommand::Remove { client_id } => {
-            client::remove_client(&mut conn, &client_id)?;
+            // As in the console: its tokens go on the revocation feed.
             let now = Clock::system().now();
-            audit::record(
+            admin::delete_client(
                 &mut conn,
                 &Actor::CLI,
-                "client.deleted",
                 &client_id,
-                "",
+                settings.access_token_ttl,
                 now,
             )?;
-            println!("removed client {client_id}");
+            println!("removed client {client_id}; its access tokens are revoked");
         }
     }
     Ok(())

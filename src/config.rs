@@ -32,6 +32,10 @@ pub struct Settings {
     pub key_rotation_days: i64,
     /// How often a running server re-reads keys and checks rotation.
     pub key_check_interval: i64,
+    /// Seconds the token endpoint trusts a client registration it read for
+    /// `client_credentials` (0: read it for every request). Console changes
+    /// apply at once; CLI changes reach a running server within this time.
+    pub client_cache_ttl: i64,
     /// Largest database connection pool.
     pub database_pool_size: u32,
     /// A browser session ends after this long without activity.
@@ -60,6 +64,7 @@ impl Default for Settings {
             jwks_max_age: 600,
             key_rotation_days: 30,
             key_check_interval: 10,
+            client_cache_ttl: 1,
             database_pool_size: 8,
             session_idle_ttl: 86_400,
             session_ttl: 14 * 86_400,
@@ -156,7 +161,7 @@ impl Settings {
         if self.database.trim().is_empty() {
             return Err(err(env_name("database"), "must not be empty"));
         }
-        let ranges: [(&str, i64, i64, i64); 10] = [
+        let ranges: [(&str, i64, i64, i64); 11] = [
             (
                 "refresh_token_idle_ttl",
                 self.refresh_token_idle_ttl,
@@ -182,6 +187,7 @@ impl Settings {
             ("jwks_max_age", self.jwks_max_age, 0, 86_400),
             ("key_rotation_days", self.key_rotation_days, 1, 3650),
             ("key_check_interval", self.key_check_interval, 1, 3600),
+            ("client_cache_ttl", self.client_cache_ttl, 0, 60),
         ];
         for (key, value, min, max) in ranges {
             if !(min..=max).contains(&value) {

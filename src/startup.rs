@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::domain::bootstrap::{self, InitialAdmin};
+use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
 use crate::domain::flows::refresh::RotationKey;
 use crate::domain::housekeeping;
@@ -62,6 +63,7 @@ impl Application {
         .context("Failed to run start-up tasks")??;
 
         let state = AppState {
+            clients: Arc::new(ClientCache::new(settings.client_cache_ttl)),
             pool,
             settings: Arc::new(settings),
             keys: Arc::new(keys),
@@ -70,9 +72,12 @@ impl Application {
         };
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
+        // The logger formats its line before the log level is consulted.
+        let access_log_enabled =
+            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(access_log())
+                .wrap(Condition::new(access_log_enabled, access_log()))
                 .app_data(data.clone())
                 .configure(routes::configure)
         })

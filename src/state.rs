@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
 use crate::domain::flows::refresh::RotationKey;
 use crate::domain::keys::KeyStore;
@@ -17,4 +18,6 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     pub clock: Clock,
     pub rotation: RotationKey,
+    /// Registrations for the `client_credentials` path of `/token`.
+    pub clients: Arc<ClientCache>,
 }

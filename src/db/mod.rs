@@ -103,6 +103,9 @@ pub fn open(path: &str, max_connections: u32) -> Result<DbPool, DbError> {
     Pool::builder()
         .max_size(max_connections)
         .connection_timeout(CHECKOUT_TIMEOUT)
+        // A SQLite connection is a file handle, not a socket that can drop:
+        // r2d2's default `SELECT 1` on every checkout only costs a parse.
+        .test_on_check_out(false)
         .connection_customizer(Box::new(Pragmas))
         .build(manager)
         .map_err(|e| DbError::Migration(format!("cannot build connection pool: {e}")))

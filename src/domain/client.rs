@@ -330,6 +330,16 @@ pub enum ClientCredentials {
     IdOnly { client_id: String },
 }
 
+impl ClientCredentials {
+    /// The client these credentials name.
+    pub fn client_id(&self) -> &str {
+        match self {
+            ClientCredentials::Secret { client_id, .. }
+            | ClientCredentials::IdOnly { client_id } => client_id,
+        }
+    }
+}
+
 impl fmt::Debug for ClientCredentials {
     // Keeps the secret out of any log line or panic message.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -349,29 +359,49 @@ pub fn authenticate_client(
     conn: &mut Conn,
     creds: &ClientCredentials,
 ) -> Result<Client, OAuthError> {
-    let (client_id, presented) = match creds {
-        ClientCredentials::Secret { client_id, secret } => (client_id, Some(secret.as_str())),
-        ClientCredentials::IdOnly { client_id } => (client_id, None),
+    let client = find_client(conn, creds.client_id())?;
+    check_credentials(client, creds)
+}
+
+/// Reads a registration by id.
+pub fn find_client(conn: &mut Conn, client_id: &str) -> Result<Option<Client>, DbError> {
+    clients::find_client(conn, client_id)?
+        .map(Client::from_row)
+        .transpose()
+}
+
+/// Checks presented credentials against the registration of the client they
+/// name (`None`: no such client). Secrets compare in constant time, and an
+/// unknown client costs the same hash as a known one.
+pub fn check_credentials<C: std::borrow::Borrow<Client>>(
+    client: Option<C>,
+    creds: &ClientCredentials,
+) -> Result<C, OAuthError> {
+    let presented = match creds {
+        ClientCredentials::Secret { secret, .. } => Some(secret.as_str()),
+        ClientCredentials::IdOnly { .. } => None,
     };
-    let row = clients::find_client(conn, client_id)?;
-    let client = match row {
-        Some(row) => Client::from_row(row)?,
-        None => {
-            if let Some(p) = presented {
-                let _ = secret::verify_secret(p, &[0u8; 32]);
-            }
-            log::info!("client authentication failed: unknown client {client_id:?}");
-            return Err(OAuthError::InvalidClient);
+    let Some(client) = client else {
+        if let Some(p) = presented {
+            let _ = secret::verify_secret(p, &[0u8; 32]);
         }
+        log::info!(
+            "client authentication failed: unknown client {:?}",
+            creds.client_id()
+        );
+        return Err(OAuthError::InvalidClient);
     };
-    let ok = match (&client.secret_hash, presented) {
+    let ok = match (&client.borrow().secret_hash, presented) {
         (Some(hash), Some(p)) => secret::verify_secret(p, hash),
         (None, None) => true,
         // A public client presenting a secret, or a confidential one without.
         _ => false,
     };
     if !ok {
-        log::info!("client authentication failed for client {client_id:?}");
+        log::info!(
+            "client authentication failed for client {:?}",
+            creds.client_id()
+        );
         return Err(OAuthError::InvalidClient);
     }
     Ok(client)

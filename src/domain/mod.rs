@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authorize;
 pub mod bootstrap;
 pub mod client;
+pub mod client_cache;
 pub mod clock;
 pub mod error;
 pub mod flows;

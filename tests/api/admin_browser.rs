@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::authorize::{AuthRequest, PASSWORD, SPA, app_with_spa, hidden_field};
 use crate::helpers::TestApp;
+use crate::refresh::feed_lists;
 use crate::webdriver::Browser;
 
 /// The second public client's redirect URI.
@@ -118,14 +119,6 @@ async fn open(browser: &Browser, app: &TestApp, path: &str) -> String {
 async fn flash(browser: &Browser) -> String {
     let message = browser.find("p.flash").await;
     browser.text(&message).await
-}
-
-/// True when the feed lists an entry of `kind` for `value`.
-fn feed_lists(feed: &Value, kind: &str, value: &str) -> bool {
-    let entries = feed["entries"].as_array().expect("feed entries");
-    entries
-        .iter()
-        .any(|e| e["type"] == kind && e["value"] == value)
 }
 
 /// A refresh-token request's status and OAuth error code.

@@ -8,6 +8,7 @@ use tessera::db::users::find_user_by_username;
 use tessera::domain::password::verify_password;
 
 use crate::helpers::{run_cli, spawn_app, stdout_ok};
+use crate::refresh::feed_lists;
 
 fn temp_settings(dir: &tempfile::TempDir) -> Settings {
     Settings {
@@ -154,6 +155,7 @@ async fn clients_added_with_the_cli_can_get_tokens_and_are_removed() {
     // Arrange
     let app = spawn_app().await;
     let secret = "a-chosen-secret-that-is-long-enough-0123456789";
+    let rs_secret = app.add_confidential_client("rs", "client_credentials", "api:read");
 
     // Act
     let generated = stdout_ok(&app.cli(
@@ -213,7 +215,10 @@ async fn clients_added_with_the_cli_can_get_tokens_and_are_removed() {
     app.client_credentials_token("gen", &generated_secret).await;
     app.client_credentials_token("chosen", secret).await;
 
+    // The running server trusts a registration it read for
+    // `client_cache_ttl` seconds; a removal by another process counts after that.
     stdout_ok(&app.cli(&["client", "remove", "gen"], None));
+    app.clock.advance(app.settings.client_cache_ttl);
     let res = app
         .post_token(
             "grant_type=client_credentials",
@@ -221,6 +226,9 @@ async fn clients_added_with_the_cli_can_get_tokens_and_are_removed() {
         )
         .await;
     assert_eq!(res.status(), 401);
+    // Its tokens are revoked for resource servers too.
+    let feed = app.feed(("rs", &rs_secret), 0).await;
+    assert!(feed_lists(&feed, "client_id", "gen"), "{feed}");
 }
 
 #[test]

@@ -47,6 +47,14 @@ impl TestApp {
     }
 }
 
+/// True when the feed lists an entry of `kind` for `value`.
+pub fn feed_lists(feed: &Value, kind: &str, value: &str) -> bool {
+    let entries = feed["entries"].as_array().expect("feed entries");
+    entries
+        .iter()
+        .any(|e| e["type"] == kind && e["value"] == value)
+}
+
 fn error_code(v: &Value) -> &str {
     v["error"].as_str().unwrap_or("")
 }
@@ -96,14 +104,7 @@ async fn every_refresh_rotates_and_a_reused_token_revokes_the_family_and_session
         Some("login_required")
     );
     let feed = app.feed(("api", &rs), 0).await;
-    assert!(
-        feed["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["type"] == "sid" && e["value"] == sid.as_str()),
-        "{feed}"
-    );
+    assert!(feed_lists(&feed, "sid", &sid), "{feed}");
 }
 
 async fn concurrent_refreshes(app: &TestApp, token: &str, n: usize) -> Vec<(u16, Value)> {

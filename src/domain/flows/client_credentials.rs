@@ -1,8 +1,7 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client gets
 //! an access token for itself, limited to its registered scopes.
 
-use crate::db::Conn;
-use crate::domain::client::{ClientCredentials, GrantType, authenticate_client};
+use crate::domain::client::{Client, ClientCredentials, GrantType, check_credentials};
 use crate::domain::error::OAuthError;
 use crate::domain::keys::KeyStore;
 use crate::domain::scope::Scope;
@@ -26,16 +25,18 @@ pub fn grant_scope(allowed: &Scope, requested: Option<&str>) -> Result<Scope, OA
     Ok(requested)
 }
 
-/// Authenticates the client and issues its access token.
+/// Authenticates the client against its registration (`None`: unknown
+/// client) and issues its access token. No database work: the caller looks
+/// the registration up.
 pub fn exchange(
-    conn: &mut Conn,
     keys: &KeyStore,
     policy: &TokenPolicy,
+    registered: Option<&Client>,
     creds: &ClientCredentials,
     requested_scope: Option<&str>,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
-    let client = authenticate_client(conn, creds)?;
+    let client = check_credentials(registered, creds)?;
     if client.is_public() || !client.allows(GrantType::ClientCredentials) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the client_credentials grant".into(),

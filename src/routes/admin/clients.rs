@@ -263,6 +263,7 @@ pub async fn admin_client_post(
     };
     let id = path.into_inner();
     let back = format!("/admin/clients/{}", super::path_segment(&id));
+    let id_for_cache = id.clone();
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
         let existing = match admin::find_client(conn, &id) {
@@ -286,6 +287,7 @@ pub async fn admin_client_post(
         ))
     })
     .await;
+    state.clients.invalidate(&id_for_cache);
     match outcome {
         Ok(Ok(())) => done(&back, "Changes saved."),
         Ok(Err(e)) => done(&back, &format!("Not saved: {e}")),
@@ -328,6 +330,7 @@ pub async fn admin_client_action_post(
         })
     })
     .await;
+    state.clients.invalidate(&id);
     match outcome {
         Ok(Ok(Some(secret))) => show_secret(
             &ctx,
