@@ -24,6 +24,16 @@ pub fn generate_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
+/// A 128-bit random identifier (`jti`, `sid`, refresh-token family),
+/// base64url (22 characters). Unique and unguessable but no secret, so it
+/// comes from the thread's user-space CSPRNG (seeded and reseeded by the OS)
+/// and costs no system call.
+pub fn random_id() -> String {
+    let mut out = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut out);
+    URL_SAFE_NO_PAD.encode(out)
+}
+
 /// The storage form of a secret.
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
@@ -37,6 +47,14 @@ pub fn verify_secret(presented: &str, stored_hash: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_ids_are_128_bit_and_distinct() {
+        let (a, b) = (random_id(), random_id());
+        assert_eq!(a.len(), 22);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 16);
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn generated_tokens_are_256_bit_and_distinct() {

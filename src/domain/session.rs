@@ -45,7 +45,7 @@ pub fn start_session(
     now: i64,
 ) -> Result<NewBrowserSession, QueryError> {
     let cookie_value = secret::generate_token();
-    let sid = secret::generate_token()[..22].to_owned();
+    let sid = secret::random_id();
     let agent: String = user_agent.chars().take(256).collect();
     let session = sessions::insert_session(
         conn,

@@ -85,7 +85,7 @@ pub fn issue_access_token(
         aud: policy.audience.clone(),
         exp: now + policy.ttl,
         iat: now,
-        jti: secret::generate_token()[..22].to_owned(),
+        jti: secret::random_id(),
         client_id: grant.client_id.to_owned(),
         scope: (!grant.scope.is_empty()).then(|| grant.scope.to_string()),
         sid: grant.user.as_ref().map(|u| u.sid.to_owned()),

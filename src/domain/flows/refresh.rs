@@ -108,7 +108,7 @@ pub fn start_family(
             offline,
             created_at: now,
             expires_at,
-            family_id: &secret::generate_token()[..22],
+            family_id: &secret::random_id(),
             idle_expires_at: (now + policy.idle_ttl).min(expires_at),
         },
     )?;

@@ -156,10 +156,8 @@ impl KeyStore {
         now: i64,
     ) -> Result<(String, String), KeyError> {
         let keys = self.snapshot()?;
-        let statuses = self.statuses(&keys, now);
-        let idx = statuses
-            .iter()
-            .position(|s| s.state == KeyState::Active)
+        // `refresh` keeps the keys in schedule order.
+        let idx = schedule::active_position(keys.iter().map(|k| &k.schedule), now)
             .ok_or(KeyError::NoActiveKey)?;
         let key = &keys[idx];
         let header = Header {

@@ -6,7 +6,6 @@
 //! stock provider for anything else. aws-lc-rs is constant-time; the `rsa`
 //! crate never signs (RUSTSEC-2023-0071).
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use aws_lc_rs::rand::SystemRandom;
@@ -14,10 +13,11 @@ use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, aws_lc};
 use jsonwebtoken::{Algorithm, EncodingKey};
 
-/// Parsed key pairs, keyed by their PKCS#1 DER. Process-wide because
-/// jsonwebtoken's provider hook is a plain function pointer.
-static PREPARED: LazyLock<RwLock<HashMap<Vec<u8>, Arc<RsaKeyPair>>>> =
-    LazyLock::new(Default::default);
+/// Parsed key pairs with their PKCS#1 DER. Process-wide because
+/// jsonwebtoken's provider hook is a plain function pointer. A list, not a
+/// map: it holds two or three keys, and comparing DER is cheaper than
+/// hashing it on every signature.
+static PREPARED: RwLock<Vec<(Vec<u8>, Arc<RsaKeyPair>)>> = RwLock::new(Vec::new());
 
 static PROVIDER: LazyLock<CryptoProvider> = LazyLock::new(|| CryptoProvider {
     signer_factory: signer_for,
@@ -35,18 +35,20 @@ pub fn install() {
 
 /// Parses a PKCS#1 DER key once and keeps it for signing.
 pub fn prepare(pkcs1_der: &[u8]) -> Result<(), String> {
-    let pair = RsaKeyPair::from_der(pkcs1_der).map_err(|e| e.to_string())?;
-    let mut map = PREPARED
+    let mut list = PREPARED
         .write()
         .map_err(|_| "key cache poisoned".to_string())?;
-    map.insert(pkcs1_der.to_vec(), Arc::new(pair));
+    if !list.iter().any(|(der, _)| der == pkcs1_der) {
+        let pair = RsaKeyPair::from_der(pkcs1_der).map_err(|e| e.to_string())?;
+        list.push((pkcs1_der.to_vec(), Arc::new(pair)));
+    }
     Ok(())
 }
 
 /// Drops a key that no longer signs.
 pub fn forget(pkcs1_der: &[u8]) {
-    if let Ok(mut map) = PREPARED.write() {
-        map.remove(pkcs1_der);
+    if let Ok(mut list) = PREPARED.write() {
+        list.retain(|(der, _)| der != pkcs1_der);
     }
 }
 
@@ -73,10 +75,11 @@ fn signer_for(
     key: &EncodingKey,
 ) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
     if *alg == Algorithm::RS256 {
-        let cached = PREPARED
-            .read()
-            .ok()
-            .and_then(|m| m.get(key.as_bytes()).cloned());
+        let cached = PREPARED.read().ok().and_then(|list| {
+            list.iter()
+                .find(|(der, _)| der == key.as_bytes())
+                .map(|(_, pair)| pair.clone())
+        });
         if let Some(pair) = cached {
             return Ok(Box::new(PreparedRsaSigner(pair)));
         }

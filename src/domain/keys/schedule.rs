@@ -76,6 +76,15 @@ pub fn sort(keys: &mut [KeySchedule]) {
     });
 }
 
+/// The position of the active key in `keys`, which must be in [`sort`]
+/// order: the last one to have activated (the rule [`statuses`] applies).
+pub fn active_position<'a>(
+    mut keys: impl DoubleEndedIterator<Item = &'a KeySchedule> + ExactSizeIterator,
+    now: i64,
+) -> Option<usize> {
+    keys.rposition(|k| k.activates_at <= now)
+}
+
 /// Computes every key's state at `now`.
 pub fn statuses(keys: &[KeySchedule], now: i64, timing: &KeyTiming) -> Vec<KeyStatus> {
     let mut keys = keys.to_vec();
@@ -180,5 +189,17 @@ mod tests {
         let keys = vec![key("a", 0, 0), key("b", 50, 50)];
         assert_eq!(state_of(&keys, 50, "b"), KeyState::Active);
         assert_eq!(state_of(&keys, 50, "a"), KeyState::Retired);
+    }
+
+    #[test]
+    fn active_position_agrees_with_statuses() {
+        let mut keys = vec![key("c", 40, 40), key("a", 0, 0), key("b", 10, 600)];
+        sort(&mut keys);
+        for now in [-1, 0, 39, 40, 599, 600, 10_000] {
+            let from_statuses = statuses(&keys, now, &T)
+                .iter()
+                .position(|s| s.state == KeyState::Active);
+            assert_eq!(active_position(keys.iter(), now), from_statuses, "at {now}");
+        }
     }
 }
