@@ -178,11 +178,66 @@ where
 }
 
 /// Runs `f` in an `IMMEDIATE` transaction, so a check and the write that
-/// depends on it cannot interleave with another writer.
+/// depends on it cannot interleave with another writer. Inside another
+/// transaction it becomes a savepoint of that one, so steps that are each
+/// atomic can be composed into one atomic step.
 pub fn immediate<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
     E: From<QueryError>,
 {
-    conn.immediate_transaction(f)
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_or(true, |depth| depth.is_some());
+    if nested {
+        conn.transaction(f)
+    } else {
+        conn.immediate_transaction(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(conn: &mut SqliteConnection) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result::<N>(conn)
+            .unwrap()
+            .n
+    }
+
+    #[test]
+    fn a_nested_immediate_step_is_a_savepoint_of_the_outer_one() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        execute_sql(&mut conn, "CREATE TABLE t (x INTEGER)").unwrap();
+
+        let outer: Result<(), QueryError> = immediate(&mut conn, |conn| {
+            execute_sql(conn, "INSERT INTO t VALUES (1)")?;
+            let inner: Result<(), QueryError> = immediate(conn, |conn| {
+                execute_sql(conn, "INSERT INTO t VALUES (2)")?;
+                Err(QueryError::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            assert_eq!(count(conn), 1);
+            Ok(())
+        });
+        outer.unwrap();
+        assert_eq!(count(&mut conn), 1);
+
+        // A failing outer step takes its nested steps with it.
+        let failed: Result<(), QueryError> = immediate(&mut conn, |conn| {
+            immediate(conn, |conn| execute_sql(conn, "INSERT INTO t VALUES (3)"))?;
+            Err(QueryError::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        assert_eq!(count(&mut conn), 1);
+    }
 }

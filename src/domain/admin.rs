@@ -161,18 +161,20 @@ pub fn set_disabled(
     access_ttl: i64,
     now: i64,
 ) -> Result<(), UserError> {
-    if disabled {
-        user::disable_user(conn, username, access_ttl, now)?;
-    } else if users::update_user_disabled(conn, username, false)? == 0 {
-        return Err(UserError::Unknown(username.to_owned()));
-    }
-    let action = if disabled {
-        "user.disabled"
-    } else {
-        "user.enabled"
-    };
-    audit::record(conn, actor, action, username, "", now)?;
-    Ok(())
+    crate::db::immediate(conn, |conn| {
+        if disabled {
+            user::disable_user(conn, username, access_ttl, now)?;
+        } else if users::update_user_disabled(conn, username, false)? == 0 {
+            return Err(UserError::Unknown(username.to_owned()));
+        }
+        let action = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        audit::record(conn, actor, action, username, "", now)?;
+        Ok(())
+    })
 }
 
 /// Replaces a user's roles.

@@ -141,12 +141,14 @@ pub fn disable_user(
     access_ttl: i64,
     now: i64,
 ) -> Result<(), UserError> {
-    let user = users::find_user_by_username(conn, username)?
-        .ok_or_else(|| UserError::Unknown(username.to_owned()))?;
-    users::update_user_disabled(conn, username, true)?;
-    super::revocation::revoke_user(conn, user.id, access_ttl, now)?;
-    log::info!("user id {} disabled", user.id);
-    Ok(())
+    crate::db::immediate(conn, |conn| {
+        let user = users::find_user_by_username(conn, username)?
+            .ok_or_else(|| UserError::Unknown(username.to_owned()))?;
+        users::update_user_disabled(conn, username, true)?;
+        super::revocation::revoke_user(conn, user.id, access_ttl, now)?;
+        log::info!("user id {} disabled", user.id);
+        Ok(())
+    })
 }
 
 /// The roles stored for a user, as a list.
