@@ -1,0 +1,135 @@
+//! Client registrations (RFC 6749 §2): what a client is, how it is
+//! registered (`registration`) and how it proves who it is (`authentication`).
+
+mod authentication;
+mod registration;
+
+pub use authentication::{ClientCredentials, authenticate_client, check_credentials, find_client};
+pub use registration::{
+    ClientError, ClientKind, NewClient, RegisteredClient, list_clients, register_client,
+    remove_client,
+};
+
+use std::fmt;
+
+use crate::db::clients::{self, ClientRow};
+use crate::db::{Conn, DbError};
+
+use super::redirect_uri::RedirectUri;
+use super::scope::Scope;
+
+/// Scopes a client gets when registered without `--scopes`.
+pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
+
+/// A grant type a client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// Every grant type the server implements, in discovery order.
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// Parses the RFC 6749 name.
+    pub fn parse(s: &str) -> Option<Self> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// The RFC 6749 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered client, as the protocol code sees it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// `None` exactly for public clients.
+    secret_hash: Option<Vec<u8>>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scope,
+    pub created_at: i64,
+    /// Third-party clients show a consent page before the first grant.
+    pub consent_required: bool,
+}
+
+impl Client {
+    /// Public clients cannot keep a secret (RFC 6749 §2.1).
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    /// True when the client is registered for `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Reads a stored registration.
+    pub fn from_stored(row: ClientRow) -> Result<Self, DbError> {
+        Self::from_row(row)
+    }
+
+    fn from_row(row: ClientRow) -> Result<Self, DbError> {
+        let corrupt = |what: &str| {
+            DbError::Migration(format!(
+                "client {}: stored {what} is invalid",
+                row.client_id
+            ))
+        };
+        let uris = |json: &str| -> Result<Vec<RedirectUri>, DbError> {
+            let list: Vec<String> = serde_json::from_str(json).map_err(|_| corrupt("URI list"))?;
+            list.iter()
+                .map(|u| RedirectUri::parse(u).map_err(|_| corrupt("URI")))
+                .collect()
+        };
+        Ok(Client {
+            redirect_uris: uris(&row.redirect_uris)?,
+            post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,
+            grant_types: row
+                .grant_types
+                .split(' ')
+                .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("grant type")))
+                .collect::<Result<_, _>>()?,
+            scopes: Scope::parse(&row.scopes).map_err(|_| corrupt("scope"))?,
+            client_id: row.client_id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            created_at: row.created_at,
+            consent_required: row.consent_required,
+        })
+    }
+}
+
+/// True when `origin` is the origin of some client's registered redirect
+/// URI: the only origins allowed to call the token endpoints from a browser.
+pub fn origin_is_registered(conn: &mut Conn, origin: &str) -> Result<bool, crate::db::QueryError> {
+    let rows = clients::list_clients(conn)?;
+    Ok(rows.iter().any(|r| {
+        serde_json::from_str::<Vec<String>>(&r.redirect_uris)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|u| url::Url::parse(u).ok())
+            .any(|u| u.origin().is_tuple() && u.origin().ascii_serialization() == origin)
+    }))
+}
