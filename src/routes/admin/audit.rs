@@ -9,7 +9,7 @@ use crate::state::AppState;
 
 use super::super::form::Params;
 use super::super::pages::internal_error_page;
-use super::{admin_ctx, render_admin, when};
+use super::{AdminCtx, render_admin, when};
 
 const PER_PAGE: i64 = 50;
 
@@ -36,11 +36,11 @@ struct AuditPage {
 }
 
 /// Shows a page of the audit log.
-pub async fn admin_audit_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let ctx = match admin_ctx(&state, &req).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn admin_audit_get(
+    ctx: AdminCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
     let q = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let action = q.get("action").unwrap_or("").to_owned();
     let actor = q.get("actor").unwrap_or("").to_owned();

@@ -1,7 +1,7 @@
 //! `/admin/clients`: list, register (secret shown once), edit, rotate the
 //! secret, delete (revoking its tokens).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::domain::admin;
@@ -13,7 +13,7 @@ use crate::state::AppState;
 use super::super::form::Params;
 use super::super::pages::internal_error_page;
 
-use super::{admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, show_secret, when};
+use super::{AdminCtx, AdminForm, done, needs_fresh_sign_in, render_admin, show_secret, when};
 
 /// The editable fields, as the form shows them.
 #[derive(Default)]
@@ -116,11 +116,7 @@ fn grants(form: &Params) -> Vec<String> {
 }
 
 /// Lists clients with the registration form.
-pub async fn admin_clients_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let ctx = match admin_ctx(&state, &req).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn admin_clients_get(ctx: AdminCtx, state: web::Data<AppState>) -> HttpResponse {
     let rows = crate::db::run(&state.pool, |conn| {
         client::list_clients(conn).map_err(OAuthError::internal)
     })
@@ -158,14 +154,9 @@ pub async fn admin_clients_get(state: web::Data<AppState>, req: HttpRequest) -> 
 
 /// Registers a client; a confidential one's secret is shown once.
 pub async fn admin_clients_post(
+    AdminForm { ctx, form }: AdminForm,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = match admin_post(&state, &req, body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let request = NewClient {
         client_id: form.get("client_id").unwrap_or("").trim().to_owned(),
         name: form
@@ -218,14 +209,10 @@ pub async fn admin_clients_post(
 
 /// Shows one client's registration for editing.
 pub async fn admin_client_get(
+    ctx: AdminCtx,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let ctx = match admin_ctx(&state, &req).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let id = path.into_inner();
     let found = crate::db::run(&state.pool, move |conn| {
         Ok::<_, OAuthError>(admin::find_client(conn, &id))
@@ -252,15 +239,10 @@ pub async fn admin_client_get(
 
 /// Saves an edited registration.
 pub async fn admin_client_post(
+    AdminForm { ctx, form }: AdminForm,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = match admin_post(&state, &req, body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let id = path.into_inner();
     let back = format!("/admin/clients/{}", super::path_segment(&id));
     let id_for_cache = id.clone();
@@ -297,15 +279,10 @@ pub async fn admin_client_post(
 
 /// `rotate-secret` or `delete`.
 pub async fn admin_client_action_post(
+    AdminForm { ctx, .. }: AdminForm,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, _) = match admin_post(&state, &req, body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (id, action) = path.into_inner();
     let back = format!("/admin/clients/{}", super::path_segment(&id));
     if action == "rotate-secret" && !ctx.recently_signed_in() {

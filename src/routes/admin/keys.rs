@@ -1,6 +1,6 @@
 //! `/admin/keys`: signing keys with their state, and "Rotate now".
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::domain::audit::{self, Actor};
@@ -9,7 +9,7 @@ use crate::domain::keys::{self, Activation};
 use crate::state::AppState;
 
 use super::super::pages::internal_error_page;
-use super::{admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, when};
+use super::{AdminCtx, AdminForm, done, needs_fresh_sign_in, render_admin, when};
 
 struct Row {
     state: &'static str,
@@ -31,11 +31,7 @@ struct KeysPage {
 }
 
 /// Lists keys.
-pub async fn admin_keys_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let ctx = match admin_ctx(&state, &req).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn admin_keys_get(ctx: AdminCtx, state: web::Data<AppState>) -> HttpResponse {
     let (timing, now) = (state.keys.timing(), ctx.now);
     let rows = crate::db::run(&state.pool, move |conn| {
         keys::list(conn, &timing, now).map_err(OAuthError::internal)
@@ -71,14 +67,9 @@ pub async fn admin_keys_get(state: web::Data<AppState>, req: HttpRequest) -> Htt
 
 /// Starts a rotation: the new key is published now and signs after the wait.
 pub async fn admin_keys_rotate_post(
+    AdminForm { ctx, .. }: AdminForm,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, _) = match admin_post(&state, &req, body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     if !ctx.recently_signed_in() {
         return needs_fresh_sign_in("/admin/keys");
     }

@@ -9,9 +9,12 @@ pub mod sessions;
 pub mod users;
 
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::error::InternalError;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
+use futures_util::future::LocalBoxFuture;
 use subtle::ConstantTimeEq;
 
 use crate::domain::audit::Actor;
@@ -88,9 +91,57 @@ impl AdminCtx {
     }
 }
 
+/// A handler argument: the signed-in admin, or else the sign-in redirect or
+/// 403 page as the response.
+impl FromRequest for AdminCtx {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            admin_ctx(&state, &req).await.map_err(as_error)
+        })
+    }
+}
+
+/// A handler argument for every state-changing request: the admin and the
+/// form, after the origin check and the CSRF token.
+pub struct AdminForm {
+    pub ctx: AdminCtx,
+    pub form: Params,
+}
+
+impl FromRequest for AdminForm {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Payload::from_request(&req, payload).into_inner();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            let (ctx, form) = admin_post(&state, &req, body?).await.map_err(as_error)?;
+            Ok(AdminForm { ctx, form })
+        })
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, actix_web::Error> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorInternalServerError("no application state"))
+}
+
+/// An error whose response is `res` itself.
+fn as_error(res: HttpResponse) -> actix_web::Error {
+    InternalError::from_response("admin request refused", res).into()
+}
+
 /// Resolves the admin for a page, or the response to send instead: a
 /// redirect to the sign-in page, or 403 for a signed-in non-admin.
-pub async fn admin_ctx(state: &AppState, req: &HttpRequest) -> Result<AdminCtx, HttpResponse> {
+async fn admin_ctx(state: &AppState, req: &HttpRequest) -> Result<AdminCtx, HttpResponse> {
     let now = state.clock.now();
     let policy = state.settings.session_policy();
     let session = match session_value(req) {
@@ -158,7 +209,7 @@ pub fn same_origin(req: &HttpRequest, issuer: &str) -> bool {
 
 /// Checks origin, session and CSRF token for a state-changing request and
 /// returns the admin with the form.
-pub async fn admin_post(
+async fn admin_post(
     state: &AppState,
     req: &HttpRequest,
     body: web::Payload,

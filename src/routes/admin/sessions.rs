@@ -9,7 +9,7 @@ use crate::state::AppState;
 
 use super::super::form::Params;
 use super::super::pages::internal_error_page;
-use super::{admin_ctx, admin_post, done, render_admin, when};
+use super::{AdminCtx, AdminForm, done, render_admin, when};
 
 struct Row {
     id: i32,
@@ -35,11 +35,11 @@ struct SessionsPage {
 }
 
 /// Lists live sessions, optionally for one username.
-pub async fn admin_sessions_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let ctx = match admin_ctx(&state, &req).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn admin_sessions_get(
+    ctx: AdminCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
     let filter = Params::parse(req.query_string().as_bytes())
         .ok()
         .and_then(|p| p.get("user").map(str::to_owned))
@@ -85,15 +85,10 @@ pub async fn admin_sessions_get(state: web::Data<AppState>, req: HttpRequest) ->
 /// Revokes one session: ends it, revokes its refresh-token families and
 /// feeds its `sid`, in one transaction.
 pub async fn admin_session_revoke_post(
+    AdminForm { ctx, .. }: AdminForm,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<i32>,
-    body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, _) = match admin_post(&state, &req, body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let id = path.into_inner();
     let (name, ip, now, ttl) = (
         ctx.session.user.username.clone(),

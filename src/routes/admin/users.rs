@@ -13,9 +13,7 @@ use crate::state::AppState;
 
 use super::super::form::Params;
 use super::super::pages::internal_error_page;
-use super::{
-    AdminCtx, admin_ctx, admin_post, done, needs_fresh_sign_in, render_admin, show_secret, when,
-};
+use super::{AdminCtx, AdminForm, done, needs_fresh_sign_in, render_admin, show_secret, when};
 
 const PER_PAGE: i64 = 50;
 
@@ -68,11 +66,11 @@ fn status(disabled: bool) -> &'static str {
 }
 
 /// Lists users.
-pub async fn admin_users_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let ctx = match admin_ctx(&state, &req).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn admin_users_get(
+    ctx: AdminCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
     let q = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let search = q.get("q").unwrap_or("").to_owned();
     let page = q
@@ -123,14 +121,9 @@ pub async fn admin_users_get(state: web::Data<AppState>, req: HttpRequest) -> Ht
 
 /// Creates a user with a generated one-time password.
 pub async fn admin_users_post(
+    AdminForm { ctx, form }: AdminForm,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = match admin_post(&state, &req, body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let secret = password::generate_password();
     let request = NewUserRequest {
         username: form.get("username").unwrap_or("").trim().to_owned(),
@@ -178,14 +171,10 @@ pub async fn admin_users_post(
 
 /// Shows one user with their sessions and grants.
 pub async fn admin_user_get(
+    ctx: AdminCtx,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let ctx = match admin_ctx(&state, &req).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let username = path.into_inner();
     let (u2, now) = (username.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
@@ -239,15 +228,10 @@ pub async fn admin_user_get(
 
 /// `disable`, `enable`, `reset-password` or `revoke-sessions` for a user.
 pub async fn admin_user_action_post(
+    AdminForm { ctx, form }: AdminForm,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = match admin_post(&state, &req, body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (username, action) = path.into_inner();
     let roles = form.get("roles").unwrap_or("").to_owned();
     let back = format!("/admin/users/{}", super::path_segment(&username));
