@@ -349,21 +349,9 @@
   async function loadIssuer() {
     const res = await fetch("/api/config", { cache: "no-store" });
     config = await res.json();
-    let discovery;
-    try {
-      discovery = await fetch(config.issuer + "/.well-known/openid-configuration");
-    } catch (err) {
-      // The browser blocks this read unless the issuer allows it with CORS
-      // headers, which Tessera's discovery endpoint does not send (yet).
-      // Its endpoint paths are fixed, so derive them from the issuer.
-      console.warn("discovery unavailable, using Tessera's default endpoints", err);
-      endpoints = {
-        authorization_endpoint: config.issuer + "/authorize",
-        token_endpoint: config.issuer + "/token",
-        end_session_endpoint: config.issuer + "/logout",
-      };
-      return;
-    }
+    // Tessera answers discovery with CORS headers for registered origins.
+    const discovery = await fetch(config.issuer + "/.well-known/openid-configuration");
+    if (!discovery.ok) throw new Error("discovery failed: " + discovery.status);
     const meta = await discovery.json();
     // Only trust a document that names the issuer we asked (OIDC
     // Discovery §4.3), or another server could redirect our sign-in.
