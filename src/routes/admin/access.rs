@@ -1,0 +1,205 @@
+//! Who may use the console: the signed-in admin behind a request, and for a
+//! change, the same-origin check and the session-bound CSRF token.
+
+use actix_web::dev::Payload;
+use actix_web::error::InternalError;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
+use subtle::ConstantTimeEq;
+
+use crate::domain::audit::Actor;
+use crate::domain::error::OAuthError;
+use crate::domain::session::{self, ActiveSession};
+use crate::routes::form::{Params, read_form};
+use crate::routes::pages::{client_ip, error_page, internal_error_page, redirect, session_value};
+use crate::state::AppState;
+
+use super::{FLASH_COOKIE, RECENT_SIGN_IN};
+
+/// The signed-in admin behind a request.
+pub struct AdminCtx {
+    pub session: ActiveSession,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub ip: String,
+    pub now: i64,
+}
+
+impl AdminCtx {
+    /// The admin as an audit actor.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            name: &self.session.user.username,
+            ip: &self.ip,
+        }
+    }
+
+    /// True when the sign-in is fresh enough to change credentials.
+    pub fn recently_signed_in(&self) -> bool {
+        self.now - self.session.session.auth_time <= RECENT_SIGN_IN
+    }
+}
+
+/// A handler argument: the signed-in admin, or else the sign-in redirect or
+/// 403 page as the response.
+impl FromRequest for AdminCtx {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            admin_ctx(&state, &req).await.map_err(as_error)
+        })
+    }
+}
+
+/// A handler argument for every state-changing request: the admin and the
+/// form, after the origin check and the CSRF token.
+pub struct AdminForm {
+    pub ctx: AdminCtx,
+    pub form: Params,
+}
+
+impl FromRequest for AdminForm {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Payload::from_request(&req, payload).into_inner();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            let (ctx, form) = admin_post(&state, &req, body?).await.map_err(as_error)?;
+            Ok(AdminForm { ctx, form })
+        })
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, actix_web::Error> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorInternalServerError("no application state"))
+}
+
+/// An error whose response is `res` itself.
+fn as_error(res: HttpResponse) -> actix_web::Error {
+    InternalError::from_response("admin request refused", res).into()
+}
+
+/// Resolves the admin for a page, or the response to send instead: a
+/// redirect to the sign-in page, or 403 for a signed-in non-admin.
+async fn admin_ctx(state: &AppState, req: &HttpRequest) -> Result<AdminCtx, HttpResponse> {
+    let now = state.clock.now();
+    let policy = state.settings.session_policy();
+    let session = match session_value(req) {
+        Some(c) => crate::db::run(&state.pool, move |conn| {
+            session::find_active(conn, &policy, &c, now).map_err(OAuthError::from)
+        })
+        .await
+        .map_err(internal_error_page)?,
+        None => None,
+    };
+    let Some(session) = session else {
+        let back = match req.query_string() {
+            "" => req.path().to_owned(),
+            q => format!("{}?{q}", req.path()),
+        };
+        let enc: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        return Err(redirect(StatusCode::SEE_OTHER, &format!("/login?return_to={enc}")).finish());
+    };
+    if !session.user.is_admin {
+        return Err(admin_headers(error_page(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "Only administrators may open the admin console.",
+        )));
+    }
+    let csrf = state
+        .rotation
+        .mac(&format!("admin-csrf:{}", session.session.sid));
+    let flash = req
+        .cookie(FLASH_COOKIE)
+        .and_then(|c| {
+            percent_encoding::percent_decode_str(c.value())
+                .decode_utf8()
+                .ok()
+                .map(|s| s.into_owned())
+        })
+        .filter(|s| !s.is_empty());
+    Ok(AdminCtx {
+        session,
+        csrf,
+        flash,
+        ip: client_ip(req),
+        now,
+    })
+}
+
+/// True when a POST comes from the console itself. Browsers send
+/// `Sec-Fetch-Site` (or at least `Origin`) on form posts; the admin pages use
+/// `Referrer-Policy: same-origin`, so `Origin` is the real origin, not `null`.
+pub fn same_origin(req: &HttpRequest, issuer: &str) -> bool {
+    if let Some(site) = req.headers().get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    match req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    {
+        Some(origin) => {
+            url::Url::parse(issuer).is_ok_and(|i| i.origin().ascii_serialization() == origin)
+        }
+        None => true,
+    }
+}
+
+/// Checks origin, session and CSRF token for a state-changing request and
+/// returns the admin with the form.
+async fn admin_post(
+    state: &AppState,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<(AdminCtx, Params), HttpResponse> {
+    if !same_origin(req, &state.settings.issuer) {
+        log::warn!(
+            "security: cross-origin admin POST to {} refused",
+            req.path()
+        );
+        return Err(forbidden(
+            "The request did not come from the admin console.",
+        ));
+    }
+    let form = read_form(req, body)
+        .await
+        .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description()))?;
+    let ctx = admin_ctx(state, req).await?;
+    let ok: bool = form
+        .get("csrf_token")
+        .is_some_and(|t| t.as_bytes().ct_eq(ctx.csrf.as_bytes()).into());
+    if !ok {
+        log::warn!(
+            "security: admin POST to {} without a valid CSRF token refused",
+            req.path()
+        );
+        return Err(forbidden(
+            "The form expired or was not sent from the admin console.",
+        ));
+    }
+    Ok((ctx, form))
+}
+
+fn forbidden(message: &str) -> HttpResponse {
+    admin_headers(error_page(StatusCode::FORBIDDEN, "Forbidden", message))
+}
+
+fn admin_headers(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
+    res
+}
