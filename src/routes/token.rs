@@ -1,9 +1,9 @@
 //! `POST /token` (RFC 6749 §3.2): reads the form and client credentials,
 //! hands the grant to its flow, and returns a no-store JSON response.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-
 use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::client::{self, Client};
 use crate::domain::error::OAuthError;
