@@ -1,0 +1,143 @@
+//! Clients in the console: registering, editing, rotating secrets, deleting.
+
+use crate::db::Conn;
+use crate::db::clients::{self, ClientChanges};
+use crate::db::revocation_events::insert_revocation_event;
+use crate::domain::audit::{self, Actor};
+use crate::domain::client::{self, Client, ClientError, GrantType, NewClient, RegisteredClient};
+use crate::domain::redirect_uri::RedirectUri;
+use crate::domain::scope::Scope;
+use crate::domain::secret;
+use crate::domain::tokens::LEEWAY;
+
+use super::KIND_CLIENT;
+
+/// Registers a client from the console.
+pub fn create_client(
+    conn: &mut Conn,
+    actor: &Actor,
+    req: NewClient,
+    now: i64,
+) -> Result<RegisteredClient, ClientError> {
+    let r = client::register_client(conn, req, now)?;
+    audit::record(conn, actor, "client.created", &r.client.client_id, "", now)?;
+    Ok(r)
+}
+
+/// Edits a registration after validating it like a new one.
+#[allow(clippy::too_many_arguments)]
+pub fn update_client(
+    conn: &mut Conn,
+    actor: &Actor,
+    existing: &Client,
+    name: &str,
+    redirect_uris: &[String],
+    post_logout_redirect_uris: &[String],
+    grant_types: &[String],
+    scopes: &str,
+    consent_required: bool,
+    now: i64,
+) -> Result<(), ClientError> {
+    let parse_uris = |list: &[String]| -> Result<Vec<String>, ClientError> {
+        list.iter()
+            .map(|u| {
+                RedirectUri::parse(u)
+                    .map(|r| r.as_str().to_owned())
+                    .map_err(ClientError::from)
+            })
+            .collect()
+    };
+    let redirects = parse_uris(redirect_uris)?;
+    let post_logout = parse_uris(post_logout_redirect_uris)?;
+    let mut grants = grant_types
+        .iter()
+        .map(|g| GrantType::parse(g).ok_or_else(|| ClientError::UnknownGrant(g.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    grants.sort();
+    grants.dedup();
+    if grants.is_empty() {
+        return Err(ClientError::Invalid(
+            "at least one grant type is required".into(),
+        ));
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && redirects.is_empty() {
+        return Err(ClientError::Invalid(
+            "the authorization_code grant needs a redirect URI".into(),
+        ));
+    }
+    if existing.is_public() && grants.contains(&GrantType::ClientCredentials) {
+        return Err(ClientError::Invalid(
+            "a public client cannot use client_credentials".into(),
+        ));
+    }
+    let scopes = Scope::parse(scopes)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ClientError::Invalid(
+            "the name must be 1-100 characters".into(),
+        ));
+    }
+    let changes = ClientChanges {
+        name: name.to_owned(),
+        redirect_uris: serde_json::to_string(&redirects).unwrap_or_else(|_| "[]".into()),
+        post_logout_redirect_uris: serde_json::to_string(&post_logout)
+            .unwrap_or_else(|_| "[]".into()),
+        grant_types: grants
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        scopes: scopes.to_string(),
+        consent_required,
+    };
+    clients::update_client(conn, &existing.client_id, &changes)?;
+    audit::record(conn, actor, "client.updated", &existing.client_id, "", now)?;
+    Ok(())
+}
+
+/// Finds one client.
+pub fn find_client(conn: &mut Conn, client_id: &str) -> Result<Client, ClientError> {
+    let row = clients::find_client(conn, client_id)?
+        .ok_or_else(|| ClientError::Unknown(client_id.to_owned()))?;
+    Client::from_stored(row).map_err(ClientError::from)
+}
+
+/// Gives a confidential client a new generated secret (shown once).
+pub fn rotate_client_secret(
+    conn: &mut Conn,
+    actor: &Actor,
+    client_id: &str,
+    now: i64,
+) -> Result<String, ClientError> {
+    let new = secret::generate_token();
+    if clients::update_client_secret(conn, client_id, &secret::hash_secret(&new))? == 0 {
+        return Err(ClientError::Invalid(
+            "only confidential clients have a secret".into(),
+        ));
+    }
+    audit::record(conn, actor, "client.secret_rotated", client_id, "", now)?;
+    Ok(new)
+}
+
+/// Deletes a client: its codes and refresh tokens go with it, and the feed
+/// tells verifiers to reject its remaining access tokens.
+pub fn delete_client(
+    conn: &mut Conn,
+    actor: &Actor,
+    client_id: &str,
+    access_ttl: i64,
+    now: i64,
+) -> Result<(), ClientError> {
+    crate::db::immediate(conn, |conn| {
+        client::remove_client(conn, client_id)?;
+        insert_revocation_event(
+            conn,
+            KIND_CLIENT,
+            client_id,
+            now + access_ttl + LEEWAY as i64,
+            now,
+        )?;
+        audit::record(conn, actor, "client.deleted", client_id, "", now)?;
+        Ok::<_, ClientError>(())
+    })
+}

@@ -1,0 +1,103 @@
+//! Users in the console: listing, creating, disabling, roles, passwords.
+
+use crate::db::{Conn, QueryError, refresh_tokens, users};
+use crate::domain::audit::{self, Actor};
+use crate::domain::password;
+use crate::domain::user::{self, NewUserRequest, User, UserError};
+
+/// A page of users matching `search`.
+pub fn list_users(
+    conn: &mut Conn,
+    search: Option<&str>,
+    page: i64,
+    per_page: i64,
+) -> Result<Vec<User>, QueryError> {
+    Ok(
+        users::list_users_page(conn, search, page.max(0) * per_page, per_page)?
+            .into_iter()
+            .map(User::from)
+            .collect(),
+    )
+}
+
+/// Creates a user from the console.
+pub fn create_user(
+    conn: &mut Conn,
+    actor: &Actor,
+    req: &NewUserRequest,
+    now: i64,
+) -> Result<User, UserError> {
+    let u = user::create_user(conn, req, now)?;
+    let role = if u.is_admin { "admin" } else { "user" };
+    audit::record(conn, actor, "user.created", &u.username, role, now)?;
+    Ok(u)
+}
+
+/// Disables (revoking everything) or re-enables a user.
+pub fn set_disabled(
+    conn: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+    access_ttl: i64,
+    now: i64,
+) -> Result<(), UserError> {
+    crate::db::immediate(conn, |conn| {
+        if disabled {
+            user::disable_user(conn, username, access_ttl, now)?;
+        } else if users::update_user_disabled(conn, username, false)? == 0 {
+            return Err(UserError::Unknown(username.to_owned()));
+        }
+        let action = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        audit::record(conn, actor, action, username, "", now)?;
+        Ok(())
+    })
+}
+
+/// Replaces a user's roles.
+pub fn set_roles(
+    conn: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    roles: &str,
+    now: i64,
+) -> Result<Vec<String>, UserError> {
+    let set = user::set_roles(conn, username, &[roles.to_owned()])?;
+    audit::record(conn, actor, "user.roles_set", username, &set.join(" "), now)?;
+    Ok(set)
+}
+
+/// Sets a new random password and returns it (shown once).
+pub fn reset_password(
+    conn: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    now: i64,
+) -> Result<String, UserError> {
+    let new = password::generate_password();
+    let hash = password::hash_password(&new)?;
+    if users::update_user_password(conn, username, &hash)? == 0 {
+        return Err(UserError::Unknown(username.to_owned()));
+    }
+    audit::record(conn, actor, "user.password_reset", username, "", now)?;
+    Ok(new)
+}
+
+/// A live grant: (client, scope, offline, since).
+pub type Grant = (String, String, bool, i64);
+
+/// A user's live grants.
+pub fn user_grants(
+    conn: &mut Conn,
+    username: &str,
+    now: i64,
+) -> Result<(User, Vec<Grant>), UserError> {
+    let row = users::find_user_by_username(conn, username)?
+        .ok_or_else(|| UserError::Unknown(username.to_owned()))?;
+    let grants = refresh_tokens::list_user_grants(conn, row.id, now)?;
+    Ok((User::from(row), grants))
+}
