@@ -4,7 +4,7 @@ use crate::db::Conn;
 use crate::db::clients::{self, ClientChanges};
 use crate::db::revocation_events::insert_revocation_event;
 use crate::domain::audit::{self, Actor};
-use crate::domain::client::{self, Client, ClientError, GrantType, NewClient, RegisteredClient};
+use crate::domain::client::{self, Client, ClientError, NewClient, RegisteredClient};
 use crate::domain::redirect_uri::RedirectUri;
 use crate::domain::scope::Scope;
 use crate::domain::secret;
@@ -40,36 +40,13 @@ pub fn update_client(
 ) -> Result<(), ClientError> {
     let parse_uris = |list: &[String]| -> Result<Vec<String>, ClientError> {
         list.iter()
-            .map(|u| {
-                RedirectUri::parse(u)
-                    .map(|r| r.as_str().to_owned())
-                    .map_err(ClientError::from)
-            })
+            .map(|u| Ok(RedirectUri::parse(u)?.as_str().to_owned()))
             .collect()
     };
     let redirects = parse_uris(redirect_uris)?;
     let post_logout = parse_uris(post_logout_redirect_uris)?;
-    let mut grants = grant_types
-        .iter()
-        .map(|g| GrantType::parse(g).ok_or_else(|| ClientError::UnknownGrant(g.clone())))
-        .collect::<Result<Vec<_>, _>>()?;
-    grants.sort();
-    grants.dedup();
-    if grants.is_empty() {
-        return Err(ClientError::Invalid(
-            "at least one grant type is required".into(),
-        ));
-    }
-    if grants.contains(&GrantType::AuthorizationCode) && redirects.is_empty() {
-        return Err(ClientError::Invalid(
-            "the authorization_code grant needs a redirect URI".into(),
-        ));
-    }
-    if existing.is_public() && grants.contains(&GrantType::ClientCredentials) {
-        return Err(ClientError::Invalid(
-            "a public client cannot use client_credentials".into(),
-        ));
-    }
+    let grants = client::parse_grants(Some(grant_types))?;
+    client::check_grants(&grants, !redirects.is_empty(), existing.is_public())?;
     let scopes = Scope::parse(scopes)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {

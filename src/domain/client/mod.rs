@@ -9,6 +9,7 @@ pub use registration::{
     ClientError, ClientKind, NewClient, RegisteredClient, list_clients, register_client,
     remove_client,
 };
+pub(crate) use registration::{check_grants, parse_grants};
 
 use std::fmt;
 

@@ -77,7 +77,9 @@ fn valid_client_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-fn parse_grants(requested: Option<&[String]>) -> Result<Vec<GrantType>, ClientError> {
+/// Parses grant type names (comma- or space-separated); `None` means the
+/// default `authorization_code refresh_token`.
+pub(crate) fn parse_grants(requested: Option<&[String]>) -> Result<Vec<GrantType>, ClientError> {
     let names: Vec<&str> = match requested {
         Some(list) => list
             .iter()
@@ -100,6 +102,31 @@ fn parse_grants(requested: Option<&[String]>) -> Result<Vec<GrantType>, ClientEr
     Ok(grants)
 }
 
+/// The grant rules every registration keeps, new or edited.
+pub(crate) fn check_grants(
+    grants: &[GrantType],
+    has_redirect_uri: bool,
+    public: bool,
+) -> Result<(), ClientError> {
+    if grants.contains(&GrantType::AuthorizationCode) && !has_redirect_uri {
+        return Err(ClientError::Invalid(
+            "the authorization_code grant needs at least one redirect URI".into(),
+        ));
+    }
+    if grants.contains(&GrantType::RefreshToken) && !grants.contains(&GrantType::AuthorizationCode)
+    {
+        return Err(ClientError::Invalid(
+            "the refresh_token grant is only issued with authorization_code".into(),
+        ));
+    }
+    if public && grants.contains(&GrantType::ClientCredentials) {
+        return Err(ClientError::Invalid(
+            "a public client cannot use client_credentials; it has no secret".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a registration request and stores it.
 pub fn register_client(
     conn: &mut Conn,
@@ -120,26 +147,13 @@ pub fn register_client(
         .iter()
         .map(|u| RedirectUri::parse(u))
         .collect::<Result<Vec<_>, _>>()?;
-    if grants.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err(ClientError::Invalid(
-            "the authorization_code grant needs at least one --redirect-uri".into(),
-        ));
-    }
-    if grants.contains(&GrantType::RefreshToken) && !grants.contains(&GrantType::AuthorizationCode)
-    {
-        return Err(ClientError::Invalid(
-            "the refresh_token grant is only issued with authorization_code".into(),
-        ));
-    }
+    check_grants(
+        &grants,
+        !redirect_uris.is_empty(),
+        req.kind == ClientKind::Public,
+    )?;
     let (secret_hash, generated_secret) = match &req.kind {
-        ClientKind::Public => {
-            if grants.contains(&GrantType::ClientCredentials) {
-                return Err(ClientError::Invalid(
-                    "a public client cannot use client_credentials; it has no secret".into(),
-                ));
-            }
-            (None, None)
-        }
+        ClientKind::Public => (None, None),
         ClientKind::GeneratedSecret => {
             let s = secret::generate_token();
             (Some(secret::hash_secret(&s).to_vec()), Some(s))
@@ -200,5 +214,20 @@ pub fn remove_client(conn: &mut Conn, client_id: &str) -> Result<(), ClientError
     match clients::delete_client(conn, client_id)? {
         0 => Err(ClientError::Unknown(client_id.to_owned())),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_rules_hold_for_every_registration() {
+        use GrantType::*;
+        assert!(check_grants(&[AuthorizationCode, RefreshToken], true, true).is_ok());
+        assert!(check_grants(&[ClientCredentials], false, false).is_ok());
+        assert!(check_grants(&[AuthorizationCode], false, false).is_err());
+        assert!(check_grants(&[RefreshToken, ClientCredentials], false, false).is_err());
+        assert!(check_grants(&[ClientCredentials], false, true).is_err());
     }
 }
