@@ -4,7 +4,11 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
+
+use crate::db::{DbOptions, DbTarget};
 
 use crate::domain::flows::refresh::RefreshPolicy;
 use crate::domain::keys::KeyTiming;
@@ -12,14 +16,15 @@ use crate::domain::session::SessionPolicy;
 use crate::domain::tokens::TokenPolicy;
 
 /// Every setting of the server. Durations are in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// The exact `iss` of every token: absolute URL, no trailing slash.
     pub issuer: String,
     /// The socket address the server listens on.
     pub bind: String,
-    /// Path of the SQLite database file.
+    /// A SQLite file path, or `postgres://USER:PASSWORD@HOST:PORT/DB` for a
+    /// database shared by several instances.
     pub database: String,
     /// `aud` of access tokens; defaults to the issuer when empty.
     pub audience: String,
@@ -38,6 +43,11 @@ pub struct Settings {
     pub client_cache_ttl: i64,
     /// Largest database connection pool.
     pub database_pool_size: u32,
+    /// Seconds a new PostgreSQL connection may take; also how long a request
+    /// waits for a pooled connection before it is answered 503.
+    pub database_connect_timeout: i64,
+    /// Longest a single PostgreSQL statement may run, in seconds (0: no limit).
+    pub database_statement_timeout: i64,
     /// A browser session ends after this long without activity.
     pub session_idle_ttl: i64,
     /// A browser session ends this long after sign-in.
@@ -66,12 +76,26 @@ impl Default for Settings {
             key_check_interval: 10,
             client_cache_ttl: 1,
             database_pool_size: 8,
+            database_connect_timeout: 5,
+            database_statement_timeout: 10,
             session_idle_ttl: 86_400,
             session_ttl: 14 * 86_400,
             refresh_token_ttl: 30 * 86_400,
             refresh_token_idle_ttl: 14 * 86_400,
             refresh_reuse_grace: 0,
             housekeeping_interval: 300,
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    // Every setting but the database password, which never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.clone();
+        shown.database = self.database_redacted();
+        match toml::Table::try_from(shown) {
+            Ok(table) => write!(f, "Settings {table:?}"),
+            Err(_) => f.write_str("Settings { .. }"),
         }
     }
 }
@@ -158,10 +182,20 @@ impl Settings {
             return Err(err(env_name("issuer"), "must not have a query or fragment"));
         }
         self.bind_addr()?;
-        if self.database.trim().is_empty() {
-            return Err(err(env_name("database"), "must not be empty"));
-        }
-        let ranges: [(&str, i64, i64, i64); 11] = [
+        DbTarget::parse(&self.database).map_err(|m| err(env_name("database"), m))?;
+        let ranges: [(&str, i64, i64, i64); 13] = [
+            (
+                "database_connect_timeout",
+                self.database_connect_timeout,
+                1,
+                60,
+            ),
+            (
+                "database_statement_timeout",
+                self.database_statement_timeout,
+                0,
+                3600,
+            ),
             (
                 "refresh_token_idle_ttl",
                 self.refresh_token_idle_ttl,
@@ -219,6 +253,23 @@ impl Settings {
     /// Whether the issuer is served over TLS (decides the `Secure` cookie flag).
     pub fn is_https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// How to open the database.
+    pub fn db_options(&self) -> Result<DbOptions, ConfigError> {
+        Ok(DbOptions {
+            target: DbTarget::parse(&self.database).map_err(|m| err(env_name("database"), m))?,
+            max_connections: self.database_pool_size,
+            connect_timeout: Duration::from_secs(self.database_connect_timeout.max(1) as u64),
+            statement_timeout: Duration::from_secs(self.database_statement_timeout.max(0) as u64),
+        })
+    }
+
+    /// The database for messages: a URL's password is masked.
+    pub fn database_redacted(&self) -> String {
+        DbTarget::parse(&self.database)
+            .map(|t| t.redacted())
+            .unwrap_or_else(|_| "(invalid database setting)".into())
     }
 
     /// The rotation timing derived from these settings.
@@ -306,6 +357,24 @@ mod tests {
         assert_eq!(e.source_name, "TESSERA_ACCESS_TOKEN_TTL");
         let e = load(&[("TESSERA_ACCESS_TOKEN_TTL", "0")]).unwrap_err();
         assert!(e.to_string().contains("between"));
+        let e = load(&[("TESSERA_DATABASE", "postgres://u:hunter2@/db")]).unwrap_err();
+        assert_eq!(e.source_name, "TESSERA_DATABASE");
+        assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_postgres_url_is_accepted_and_its_password_never_shown() {
+        let s = load(&[(
+            "TESSERA_DATABASE",
+            "postgres://tessera:hunter2@db:5432/tessera",
+        )])
+        .unwrap();
+        assert!(matches!(
+            s.db_options().unwrap().target,
+            DbTarget::Postgres(_)
+        ));
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!s.database_redacted().contains("hunter2"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::config::Settings;
+use crate::config::{Settings, env_name};
 use crate::db::{self, DbPool};
 use crate::domain::bootstrap::{self, InitialAdmin};
 use crate::domain::client_cache::ClientCache;
@@ -46,11 +46,13 @@ impl Application {
     ) -> anyhow::Result<Self> {
         provider::install();
         let timing = settings.key_timing();
-        let (database, pool_size) = (settings.database.clone(), settings.database_pool_size);
+        let options = settings.db_options()?;
+        let database = settings.database_redacted();
         let now = clock.now();
         let (pool, initial_admin, keys, rotation) = tokio::task::spawn_blocking(move || {
-            let pool = db::open(&database, pool_size)
-                .with_context(|| format!("Failed to open database {database}"))?;
+            let pool = db::open(&options).with_context(|| {
+                format!("{}: cannot open database {database}", env_name("database"))
+            })?;
             let mut conn = pool.get().context("Failed to check out a connection")?;
             let admin = bootstrap::ensure_ready(&mut conn, &timing, now)
                 .context("Failed to prepare the first start")?;

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
-use crate::db::{self, DbPool};
+use crate::config::{Settings, env_name};
+use crate::db::{self, DbOptions, DbPool};
 use crate::startup::Application;
 
 use clients::client_command;
@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(settings),
         Command::Migrate => {
             open(&settings)?;
-            println!("database {} is up to date", settings.database);
+            println!("database {} is up to date", settings.database_redacted());
             Ok(())
         }
         Command::User(cmd) => user_command(&open(&settings)?, &settings, cmd),
@@ -68,8 +68,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn open(settings: &Settings) -> anyhow::Result<DbPool> {
-    db::open(&settings.database, 2)
-        .with_context(|| format!("Failed to open database {}", settings.database))
+    let options = DbOptions {
+        max_connections: 2,
+        ..settings.db_options()?
+    };
+    db::open(&options).with_context(|| {
+        format!(
+            "{}: cannot open database {}",
+            env_name("database"),
+            settings.database_redacted()
+        )
+    })
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::audit_log;
 
 /// One audit event.
@@ -30,7 +31,7 @@ pub struct NewAudit<'a> {
 }
 
 /// Appends an event.
-pub fn insert_audit(conn: &mut SqliteConnection, e: &NewAudit) -> QueryResult<()> {
+pub fn insert_audit(conn: &mut Conn, e: &NewAudit) -> QueryResult<()> {
     diesel::insert_into(audit_log::table)
         .values(e)
         .execute(conn)
@@ -39,7 +40,7 @@ pub fn insert_audit(conn: &mut SqliteConnection, e: &NewAudit) -> QueryResult<()
 
 /// A page of events, newest first, optionally filtered.
 pub fn list_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     action: Option<&str>,
     actor: Option<&str>,
     offset: i64,

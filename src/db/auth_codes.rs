@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::auth_codes;
 
 /// A stored authorization code.
@@ -23,7 +24,7 @@ pub struct AuthCodeRow {
 }
 
 /// Stores a new code.
-pub fn insert_auth_code(conn: &mut SqliteConnection, row: &AuthCodeRow) -> QueryResult<()> {
+pub fn insert_auth_code(conn: &mut Conn, row: &AuthCodeRow) -> QueryResult<()> {
     diesel::insert_into(auth_codes::table)
         .values(row)
         .execute(conn)
@@ -31,10 +32,7 @@ pub fn insert_auth_code(conn: &mut SqliteConnection, row: &AuthCodeRow) -> Query
 }
 
 /// Finds a code by its hash.
-pub fn find_auth_code(
-    conn: &mut SqliteConnection,
-    hash: &[u8],
-) -> QueryResult<Option<AuthCodeRow>> {
+pub fn find_auth_code(conn: &mut Conn, hash: &[u8]) -> QueryResult<Option<AuthCodeRow>> {
     auth_codes::table
         .find(hash)
         .select(AuthCodeRow::as_select())
@@ -44,11 +42,7 @@ pub fn find_auth_code(
 
 /// Marks an unused code used (compare-and-set); returns 0 when it was
 /// already used, so exactly one redemption can win.
-pub fn update_auth_code_used(
-    conn: &mut SqliteConnection,
-    hash: &[u8],
-    now: i64,
-) -> QueryResult<usize> {
+pub fn update_auth_code_used(conn: &mut Conn, hash: &[u8], now: i64) -> QueryResult<usize> {
     diesel::update(
         auth_codes::table
             .find(hash)
@@ -60,7 +54,7 @@ pub fn update_auth_code_used(
 
 /// Records the access token a code produced, so a replay can revoke it.
 pub fn update_auth_code_access(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     hash: &[u8],
     jti: &str,
     expires_at: i64,
@@ -74,11 +68,7 @@ pub fn update_auth_code_access(
 }
 
 /// Deletes up to `limit` codes that expired before `before`.
-pub fn delete_expired_auth_codes(
-    conn: &mut SqliteConnection,
-    before: i64,
-    limit: i64,
-) -> QueryResult<usize> {
+pub fn delete_expired_auth_codes(conn: &mut Conn, before: i64, limit: i64) -> QueryResult<usize> {
     let hashes: Vec<Vec<u8>> = auth_codes::table
         .filter(auth_codes::expires_at.le(before))
         .select(auth_codes::code_hash)

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::clients;
 
 /// A stored client registration. List columns hold JSON arrays and
@@ -21,7 +22,7 @@ pub struct ClientRow {
 }
 
 /// Stores a new client; fails with a unique violation when the id is taken.
-pub fn insert_client(conn: &mut SqliteConnection, client: &ClientRow) -> QueryResult<()> {
+pub fn insert_client(conn: &mut Conn, client: &ClientRow) -> QueryResult<()> {
     diesel::insert_into(clients::table)
         .values(client)
         .execute(conn)
@@ -29,7 +30,7 @@ pub fn insert_client(conn: &mut SqliteConnection, client: &ClientRow) -> QueryRe
 }
 
 /// Finds a client by its id.
-pub fn find_client(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+pub fn find_client(conn: &mut Conn, client_id: &str) -> QueryResult<Option<ClientRow>> {
     clients::table
         .find(client_id)
         .select(ClientRow::as_select())
@@ -38,7 +39,7 @@ pub fn find_client(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<
 }
 
 /// Lists every client, ordered by id.
-pub fn list_clients(conn: &mut SqliteConnection) -> QueryResult<Vec<ClientRow>> {
+pub fn list_clients(conn: &mut Conn) -> QueryResult<Vec<ClientRow>> {
     clients::table
         .order(clients::client_id.asc())
         .select(ClientRow::as_select())
@@ -46,7 +47,7 @@ pub fn list_clients(conn: &mut SqliteConnection) -> QueryResult<Vec<ClientRow>> 
 }
 
 /// Deletes a client; returns how many rows went (0 when unknown).
-pub fn delete_client(conn: &mut SqliteConnection, client_id: &str) -> QueryResult<usize> {
+pub fn delete_client(conn: &mut Conn, client_id: &str) -> QueryResult<usize> {
     diesel::delete(clients::table.find(client_id)).execute(conn)
 }
 
@@ -64,7 +65,7 @@ pub struct ClientChanges {
 
 /// Updates a registration; returns 0 when unknown.
 pub fn update_client(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     client_id: &str,
     changes: &ClientChanges,
 ) -> QueryResult<usize> {
@@ -75,7 +76,7 @@ pub fn update_client(
 
 /// Replaces a confidential client's secret hash; 0 when unknown or public.
 pub fn update_client_secret(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     client_id: &str,
     secret_hash: &[u8],
 ) -> QueryResult<usize> {

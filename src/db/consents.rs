@@ -2,14 +2,11 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::consents;
 
 /// The scope a user consented to for a client, if any.
-pub fn find_consent(
-    conn: &mut SqliteConnection,
-    user_id: i32,
-    client_id: &str,
-) -> QueryResult<Option<String>> {
+pub fn find_consent(conn: &mut Conn, user_id: i32, client_id: &str) -> QueryResult<Option<String>> {
     consents::table
         .find((user_id, client_id))
         .select(consents::scope)
@@ -19,28 +16,29 @@ pub fn find_consent(
 
 /// Stores (or widens) a consent.
 pub fn upsert_consent(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_id: i32,
     client_id: &str,
     scope: &str,
     now: i64,
 ) -> QueryResult<()> {
-    diesel::replace_into(consents::table)
-        .values((
-            consents::user_id.eq(user_id),
-            consents::client_id.eq(client_id),
-            consents::scope.eq(scope),
-            consents::granted_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let row = (
+        consents::user_id.eq(user_id),
+        consents::client_id.eq(client_id),
+        consents::scope.eq(scope),
+        consents::granted_at.eq(now),
+    );
+    let update = (consents::scope.eq(scope), consents::granted_at.eq(now));
+    super::per_backend!(conn, |c| diesel::insert_into(consents::table)
+        .values(row)
+        .on_conflict((consents::user_id, consents::client_id))
+        .do_update()
+        .set(update)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// Withdraws a consent; returns 0 when there was none.
-pub fn delete_consent(
-    conn: &mut SqliteConnection,
-    user_id: i32,
-    client_id: &str,
-) -> QueryResult<usize> {
+pub fn delete_consent(conn: &mut Conn, user_id: i32, client_id: &str) -> QueryResult<usize> {
     diesel::delete(consents::table.find((user_id, client_id))).execute(conn)
 }

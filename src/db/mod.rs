@@ -1,11 +1,18 @@
-//! SQLite storage: the connection pool, per-connection pragmas, embedded
-//! migrations and the helper that runs blocking queries off the async executor.
-//! This folder is the only place that imports diesel.
+//! Storage: one connection type for SQLite and PostgreSQL, the pool, embedded
+//! migrations per backend, transactions, and the helper that runs blocking
+//! queries off the async executor. This folder is the only place that
+//! imports diesel, and the only place that knows which backend is in use.
+//!
+//! Why `#[derive(MultiConnection)]`: every query is written once in diesel's
+//! portable DSL and runs on either backend. The few statements that truly
+//! differ (upserts, which the portable dialect lacks) match on the variant in
+//! the storage function that needs them ([`per_backend!`]).
 
 pub mod audit;
 pub mod auth_codes;
 pub mod clients;
 pub mod consents;
+pub mod pool;
 pub mod refresh_tokens;
 pub mod revocation_events;
 pub mod revocations;
@@ -14,29 +21,35 @@ pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
+mod transaction;
 pub mod users;
 
-use std::time::Duration;
-
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, result::DatabaseErrorKind};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel::result::DatabaseErrorKind;
 
-pub use diesel::SqliteConnection as Conn;
 pub use diesel::result::Error as QueryError;
+pub use pool::{DbOptions, DbPool, DbTarget, open};
+pub use transaction::immediate;
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// A connection to whichever backend the database URL names.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection),
+}
 
-/// How long a connection waits for SQLite's single write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Pool checkout waits longer than the busy timeout, so a waiting writer
-/// reports a busy database rather than a pool time-out.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The shared pool of SQLite connections.
-pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
+/// Runs `$body` with `$c` bound to the backend's own connection type, so a
+/// statement outside the portable dialect is written once and type-checked
+/// for each backend.
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => $body,
+            $crate::db::Conn::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
 
 /// Everything that can go wrong between a handler and the database.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +65,8 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// True when SQLite gave up waiting for its write lock: the request may be retried.
+    /// True when the database was busy, unreachable or the pool exhausted:
+    /// the request may be retried later and the client gets a 503.
     pub fn is_busy(&self) -> bool {
         match self {
             DbError::Query(e) => is_busy(e),
@@ -62,71 +76,36 @@ impl DbError {
     }
 }
 
-/// True when a query failed only because another connection held the write lock.
+/// True when a query failed for a reason that passes: SQLite's write lock
+/// was held too long, PostgreSQL could not serialise a transaction, a
+/// statement timed out, or the connection to the server dropped.
 pub fn is_busy(e: &QueryError) -> bool {
     match e {
+        QueryError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        QueryError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
         QueryError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
             let m = info.message();
-            m.contains("database is locked") || m.contains("database is busy")
+            m.contains("database is locked")
+                || m.contains("database is busy")
+                || m.contains("statement timeout")
+                || m.contains("terminating connection")
+                || m.contains("server closed the connection")
+                || m.contains("connection to server")
+                || m.contains("no connection to the server")
         }
         _ => false,
     }
 }
 
-#[derive(Debug)]
-struct Pragmas;
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-            BUSY_TIMEOUT.as_millis()
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-/// Opens the database file, switches it to WAL, applies pending migrations and
-/// builds the pool. WAL is a property of the file, so it is set once here
-/// before any pooled connection exists.
-pub fn open(path: &str, max_connections: u32) -> Result<DbPool, DbError> {
-    let mut conn = SqliteConnection::establish(path)
-        .map_err(|e| DbError::Migration(format!("cannot open database {path}: {e}")))?;
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
-        BUSY_TIMEOUT.as_millis()
-    ))?;
-    migrate(&mut conn)?;
-    drop(conn);
-
-    let manager = ConnectionManager::<SqliteConnection>::new(path);
-    Pool::builder()
-        .max_size(max_connections)
-        .connection_timeout(CHECKOUT_TIMEOUT)
-        // A SQLite connection is a file handle, not a socket that can drop:
-        // r2d2's default `SELECT 1` on every checkout only costs a parse.
-        .test_on_check_out(false)
-        .connection_customizer(Box::new(Pragmas))
-        .build(manager)
-        .map_err(|e| DbError::Migration(format!("cannot build connection pool: {e}")))
-}
-
-/// Applies every embedded migration that has not run yet.
-pub fn migrate(conn: &mut SqliteConnection) -> Result<usize, DbError> {
-    conn.run_pending_migrations(MIGRATIONS)
-        .map(|applied| applied.len())
-        .map_err(|e| DbError::Migration(e.to_string()))
-}
-
 /// A trivial round trip, for health checks.
-pub fn ping(conn: &mut SqliteConnection) -> Result<(), QueryError> {
+pub fn ping(conn: &mut Conn) -> Result<(), QueryError> {
     use diesel::RunQueryDsl;
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 
 /// Counts the rows of a table (for operators and tests). Only known table
 /// names are accepted, since the name is put into the SQL text.
-pub fn count_rows(conn: &mut SqliteConnection, table: &str) -> Result<i64, QueryError> {
+pub fn count_rows(conn: &mut Conn, table: &str) -> Result<i64, QueryError> {
     use diesel::RunQueryDsl;
     use diesel::sql_types::BigInt;
     #[derive(diesel::QueryableByName)]
@@ -154,7 +133,7 @@ pub fn count_rows(conn: &mut SqliteConnection, table: &str) -> Result<i64, Query
 }
 
 /// Runs raw SQL (for operators' maintenance and tests of database rules).
-pub fn execute_sql(conn: &mut SqliteConnection, sql: &str) -> Result<(), QueryError> {
+pub fn execute_sql(conn: &mut Conn, sql: &str) -> Result<(), QueryError> {
     conn.batch_execute(sql)
 }
 
@@ -164,80 +143,15 @@ pub fn execute_sql(conn: &mut SqliteConnection, sql: &str) -> Result<(), QueryEr
 /// ever held across an `.await`.
 pub async fn run<F, T, E>(pool: &DbPool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn: PooledConnection<_> = pool.get().map_err(DbError::Pool)?;
+        let mut conn = pool.get().map_err(DbError::Pool)?;
         f(&mut conn)
     })
     .await
     .map_err(|_| E::from(DbError::Cancelled))?
-}
-
-/// Runs `f` in an `IMMEDIATE` transaction, so a check and the write that
-/// depends on it cannot interleave with another writer. Inside another
-/// transaction it becomes a savepoint of that one, so steps that are each
-/// atomic can be composed into one atomic step.
-pub fn immediate<T, E, F>(conn: &mut SqliteConnection, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
-    E: From<QueryError>,
-{
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_or(true, |depth| depth.is_some());
-    if nested {
-        conn.transaction(f)
-    } else {
-        conn.immediate_transaction(f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn count(conn: &mut SqliteConnection) -> i64 {
-        use diesel::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        diesel::sql_query("SELECT COUNT(*) AS n FROM t")
-            .get_result::<N>(conn)
-            .unwrap()
-            .n
-    }
-
-    #[test]
-    fn a_nested_immediate_step_is_a_savepoint_of_the_outer_one() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
-        execute_sql(&mut conn, "CREATE TABLE t (x INTEGER)").unwrap();
-
-        let outer: Result<(), QueryError> = immediate(&mut conn, |conn| {
-            execute_sql(conn, "INSERT INTO t VALUES (1)")?;
-            let inner: Result<(), QueryError> = immediate(conn, |conn| {
-                execute_sql(conn, "INSERT INTO t VALUES (2)")?;
-                Err(QueryError::RollbackTransaction)
-            });
-            assert!(inner.is_err());
-            assert_eq!(count(conn), 1);
-            Ok(())
-        });
-        outer.unwrap();
-        assert_eq!(count(&mut conn), 1);
-
-        // A failing outer step takes its nested steps with it.
-        let failed: Result<(), QueryError> = immediate(&mut conn, |conn| {
-            immediate(conn, |conn| execute_sql(conn, "INSERT INTO t VALUES (3)"))?;
-            Err(QueryError::RollbackTransaction)
-        });
-        assert!(failed.is_err());
-        assert_eq!(count(&mut conn), 1);
-    }
 }

@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::{refresh_tokens, sessions, users};
 
 /// A stored refresh token.
@@ -44,7 +45,7 @@ pub struct NewRefreshToken<'a> {
 }
 
 /// Stores a new refresh token.
-pub fn insert_refresh_token(conn: &mut SqliteConnection, t: &NewRefreshToken) -> QueryResult<()> {
+pub fn insert_refresh_token(conn: &mut Conn, t: &NewRefreshToken) -> QueryResult<()> {
     diesel::insert_into(refresh_tokens::table)
         .values(t)
         .execute(conn)
@@ -52,10 +53,7 @@ pub fn insert_refresh_token(conn: &mut SqliteConnection, t: &NewRefreshToken) ->
 }
 
 /// Finds a token by hash.
-pub fn find_refresh_token(
-    conn: &mut SqliteConnection,
-    hash: &[u8],
-) -> QueryResult<Option<RefreshTokenRow>> {
+pub fn find_refresh_token(conn: &mut Conn, hash: &[u8]) -> QueryResult<Option<RefreshTokenRow>> {
     refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select(RefreshTokenRow::as_select())
@@ -65,7 +63,7 @@ pub fn find_refresh_token(
 
 /// Finds a token with its user's subject and its session's `sid`.
 pub fn find_refresh_token_details(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     hash: &[u8],
 ) -> QueryResult<Option<(RefreshTokenRow, String, Option<String>)>> {
     refresh_tokens::table
@@ -82,11 +80,7 @@ pub fn find_refresh_token_details(
 }
 
 /// Marks a live token spent (compare-and-set); 0 means someone else did first.
-pub fn update_refresh_token_spent(
-    conn: &mut SqliteConnection,
-    id: i32,
-    now: i64,
-) -> QueryResult<usize> {
+pub fn update_refresh_token_spent(conn: &mut Conn, id: i32, now: i64) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table
             .find(id)
@@ -98,11 +92,7 @@ pub fn update_refresh_token_spent(
 }
 
 /// Revokes every token of a family.
-pub fn revoke_refresh_family(
-    conn: &mut SqliteConnection,
-    family_id: &str,
-    now: i64,
-) -> QueryResult<usize> {
+pub fn revoke_refresh_family(conn: &mut Conn, family_id: &str, now: i64) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
@@ -114,7 +104,7 @@ pub fn revoke_refresh_family(
 
 /// Revokes every live refresh token issued from a code.
 pub fn revoke_refresh_tokens_by_code(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     code_hash: &[u8],
     now: i64,
 ) -> QueryResult<usize> {
@@ -129,7 +119,7 @@ pub fn revoke_refresh_tokens_by_code(
 
 /// Revokes a session's refresh tokens; offline ones only when asked.
 pub fn revoke_session_refresh_tokens(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     session_id: i32,
     include_offline: bool,
     now: i64,
@@ -150,11 +140,7 @@ pub fn revoke_session_refresh_tokens(
 }
 
 /// Revokes every refresh token of a user.
-pub fn revoke_user_refresh_tokens(
-    conn: &mut SqliteConnection,
-    user_id: i32,
-    now: i64,
-) -> QueryResult<usize> {
+pub fn revoke_user_refresh_tokens(conn: &mut Conn, user_id: i32, now: i64) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
@@ -168,7 +154,7 @@ pub fn revoke_user_refresh_tokens(
 /// family's absolute expiry, or revoked more than `revoked_before`.
 /// Spent tokens of live families stay, so their reuse is still detected.
 pub fn delete_dead_refresh_tokens(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: i64,
     revoked_before: i64,
     limit: i64,
@@ -187,7 +173,7 @@ pub fn delete_dead_refresh_tokens(
 
 /// Whether a stored refresh token is live: (offline, revoked) by hash.
 pub fn find_refresh_token_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     hash: &[u8],
 ) -> QueryResult<Option<(bool, Option<i64>, i64)>> {
     refresh_tokens::table
@@ -203,7 +189,7 @@ pub fn find_refresh_token_state(
 
 /// A user's live grants: (client, scope, offline, family start) per family.
 pub fn list_user_grants(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_id: i32,
     now: i64,
 ) -> QueryResult<Vec<(String, String, bool, i64)>> {

@@ -170,3 +170,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     users,
 );
+
+diesel::table! {
+    feed_counters (name) {
+        name -> Text,
+        last_id -> Integer,
+    }
+}

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::{sessions, users};
 use super::users::UserRow;
 
@@ -40,16 +41,21 @@ pub struct NewSession<'a> {
 }
 
 /// Stores a new session.
-pub fn insert_session(conn: &mut SqliteConnection, s: &NewSession) -> QueryResult<SessionRow> {
-    diesel::insert_into(sessions::table)
+pub fn insert_session(conn: &mut Conn, s: &NewSession) -> QueryResult<SessionRow> {
+    // The portable dialect cannot return a `Selectable` row: read it back.
+    let id: i32 = diesel::insert_into(sessions::table)
         .values(s)
-        .returning(SessionRow::as_returning())
-        .get_result(conn)
+        .returning(sessions::id)
+        .get_result(conn)?;
+    sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
 }
 
 /// Finds a session and its user by the hash of the cookie value.
 pub fn find_session_by_token_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     hash: &[u8],
 ) -> QueryResult<Option<(SessionRow, UserRow)>> {
     sessions::table
@@ -61,10 +67,7 @@ pub fn find_session_by_token_hash(
 }
 
 /// Finds a session and its user by internal id.
-pub fn find_session(
-    conn: &mut SqliteConnection,
-    id: i32,
-) -> QueryResult<Option<(SessionRow, UserRow)>> {
+pub fn find_session(conn: &mut Conn, id: i32) -> QueryResult<Option<(SessionRow, UserRow)>> {
     sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(id))
@@ -74,10 +77,7 @@ pub fn find_session(
 }
 
 /// Finds a session by its public `sid`.
-pub fn find_session_by_sid(
-    conn: &mut SqliteConnection,
-    sid: &str,
-) -> QueryResult<Option<SessionRow>> {
+pub fn find_session_by_sid(conn: &mut Conn, sid: &str) -> QueryResult<Option<SessionRow>> {
     sessions::table
         .filter(sessions::sid.eq(sid))
         .select(SessionRow::as_select())
@@ -87,7 +87,7 @@ pub fn find_session_by_sid(
 
 /// Records activity: moves `last_seen_at` and the idle expiry.
 pub fn update_session_seen(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i32,
     now: i64,
     idle_expires_at: i64,
@@ -101,7 +101,7 @@ pub fn update_session_seen(
 }
 
 /// Ends a session (sign-out or revocation); returns 0 when already ended.
-pub fn revoke_session(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryResult<usize> {
+pub fn revoke_session(conn: &mut Conn, id: i32, now: i64) -> QueryResult<usize> {
     diesel::update(
         sessions::table
             .find(id)
@@ -112,7 +112,7 @@ pub fn revoke_session(conn: &mut SqliteConnection, id: i32, now: i64) -> QueryRe
 }
 
 /// The ids of a user's sessions that have not ended.
-pub fn list_open_session_ids(conn: &mut SqliteConnection, user_id: i32) -> QueryResult<Vec<i32>> {
+pub fn list_open_session_ids(conn: &mut Conn, user_id: i32) -> QueryResult<Vec<i32>> {
     sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::ended_at.is_null())
@@ -122,7 +122,7 @@ pub fn list_open_session_ids(conn: &mut SqliteConnection, user_id: i32) -> Query
 
 /// Deletes up to `limit` sessions that ended, or expired, before `before`.
 pub fn delete_finished_sessions(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: i64,
     before: i64,
     limit: i64,
@@ -142,7 +142,7 @@ pub fn delete_finished_sessions(
 
 /// Live sessions with their usernames, newest first, optionally for one user.
 pub fn list_live_sessions(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: i64,
     username: Option<&str>,
     limit: i64,
@@ -164,7 +164,7 @@ pub fn list_live_sessions(
 
 /// The clients that received codes or refresh tokens in these sessions.
 pub fn list_session_clients(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     session_ids: &[i32],
 ) -> QueryResult<Vec<(i32, String)>> {
     use super::schema::{auth_codes, refresh_tokens};

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::signing_keys;
 
 /// A stored signing key.
@@ -35,7 +36,7 @@ pub struct KeySchedule {
 }
 
 /// Stores a new key.
-pub fn insert_signing_key(conn: &mut SqliteConnection, key: &SigningKeyRow) -> QueryResult<()> {
+pub fn insert_signing_key(conn: &mut Conn, key: &SigningKeyRow) -> QueryResult<()> {
     diesel::insert_into(signing_keys::table)
         .values(key)
         .execute(conn)
@@ -43,7 +44,7 @@ pub fn insert_signing_key(conn: &mut SqliteConnection, key: &SigningKeyRow) -> Q
 }
 
 /// Lists every key's schedule, oldest activation first.
-pub fn list_key_schedules(conn: &mut SqliteConnection) -> QueryResult<Vec<KeySchedule>> {
+pub fn list_key_schedules(conn: &mut Conn) -> QueryResult<Vec<KeySchedule>> {
     signing_keys::table
         .order((
             signing_keys::activates_at.asc(),
@@ -55,7 +56,7 @@ pub fn list_key_schedules(conn: &mut SqliteConnection) -> QueryResult<Vec<KeySch
 
 /// Loads the full rows (with private keys) of the given kids.
 pub fn list_signing_keys_by_kid(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     kids: &[String],
 ) -> QueryResult<Vec<SigningKeyRow>> {
     signing_keys::table
@@ -65,6 +66,6 @@ pub fn list_signing_keys_by_kid(
 }
 
 /// Deletes the given keys; returns how many went.
-pub fn delete_signing_keys(conn: &mut SqliteConnection, kids: &[String]) -> QueryResult<usize> {
+pub fn delete_signing_keys(conn: &mut Conn, kids: &[String]) -> QueryResult<usize> {
     diesel::delete(signing_keys::table.filter(signing_keys::kid.eq_any(kids))).execute(conn)
 }

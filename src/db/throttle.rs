@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
 use super::schema::login_throttle;
 
 /// A throttle counter.
@@ -13,7 +14,7 @@ pub struct ThrottleRow {
 }
 
 /// The counter for `key`, if any.
-pub fn find_throttle(conn: &mut SqliteConnection, key: &str) -> QueryResult<Option<ThrottleRow>> {
+pub fn find_throttle(conn: &mut Conn, key: &str) -> QueryResult<Option<ThrottleRow>> {
     login_throttle::table
         .find(key)
         .select((
@@ -26,30 +27,29 @@ pub fn find_throttle(conn: &mut SqliteConnection, key: &str) -> QueryResult<Opti
 }
 
 /// Writes the counter for `key`.
-pub fn upsert_throttle(
-    conn: &mut SqliteConnection,
-    key: &str,
-    row: ThrottleRow,
-) -> QueryResult<()> {
-    diesel::replace_into(login_throttle::table)
-        .values((
-            login_throttle::key.eq(key),
-            login_throttle::failures.eq(row.failures),
-            login_throttle::last_failure_at.eq(row.last_failure_at),
-            login_throttle::locked_until.eq(row.locked_until),
-        ))
-        .execute(conn)
-        .map(|_| ())
+pub fn upsert_throttle(conn: &mut Conn, key: &str, row: ThrottleRow) -> QueryResult<()> {
+    let counts = (
+        login_throttle::failures.eq(row.failures),
+        login_throttle::last_failure_at.eq(row.last_failure_at),
+        login_throttle::locked_until.eq(row.locked_until),
+    );
+    super::per_backend!(conn, |c| diesel::insert_into(login_throttle::table)
+        .values((login_throttle::key.eq(key), counts))
+        .on_conflict(login_throttle::key)
+        .do_update()
+        .set(counts)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// Clears the counter for `key`.
-pub fn delete_throttle(conn: &mut SqliteConnection, key: &str) -> QueryResult<usize> {
+pub fn delete_throttle(conn: &mut Conn, key: &str) -> QueryResult<usize> {
     diesel::delete(login_throttle::table.find(key)).execute(conn)
 }
 
 /// Deletes up to `limit` counters that are unlocked and idle since `before`.
 pub fn delete_stale_throttles(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: i64,
     before: i64,
     limit: i64,

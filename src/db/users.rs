@@ -2,6 +2,9 @@
 
 use diesel::prelude::*;
 
+use super::Conn;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 use super::schema::users;
 
 /// A stored user account.
@@ -36,18 +39,20 @@ pub struct NewUser<'a> {
 }
 
 /// Stores a new user; fails with a unique violation when the username is taken.
-pub fn insert_user(conn: &mut SqliteConnection, user: &NewUser) -> QueryResult<UserRow> {
-    diesel::insert_into(users::table)
+pub fn insert_user(conn: &mut Conn, user: &NewUser) -> QueryResult<UserRow> {
+    // The portable dialect cannot return a `Selectable` row: read it back.
+    let id: i32 = diesel::insert_into(users::table)
         .values(user)
-        .returning(UserRow::as_returning())
-        .get_result(conn)
+        .returning(users::id)
+        .get_result(conn)?;
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
 }
 
 /// Finds a user by exact username.
-pub fn find_user_by_username(
-    conn: &mut SqliteConnection,
-    username: &str,
-) -> QueryResult<Option<UserRow>> {
+pub fn find_user_by_username(conn: &mut Conn, username: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
@@ -56,7 +61,7 @@ pub fn find_user_by_username(
 }
 
 /// Lists every user, ordered by username.
-pub fn list_users(conn: &mut SqliteConnection) -> QueryResult<Vec<UserRow>> {
+pub fn list_users(conn: &mut Conn) -> QueryResult<Vec<UserRow>> {
     users::table
         .order(users::username.asc())
         .select(UserRow::as_select())
@@ -64,7 +69,7 @@ pub fn list_users(conn: &mut SqliteConnection) -> QueryResult<Vec<UserRow>> {
 }
 
 /// True when at least one enabled admin exists.
-pub fn any_active_admin(conn: &mut SqliteConnection) -> QueryResult<bool> {
+pub fn any_active_admin(conn: &mut Conn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         users::table.filter(users::is_admin.eq(true).and(users::disabled.eq(false))),
     ))
@@ -72,18 +77,14 @@ pub fn any_active_admin(conn: &mut SqliteConnection) -> QueryResult<bool> {
 }
 
 /// Marks a user disabled; returns how many rows changed (0 when unknown).
-pub fn update_user_disabled(
-    conn: &mut SqliteConnection,
-    username: &str,
-    disabled: bool,
-) -> QueryResult<usize> {
+pub fn update_user_disabled(conn: &mut Conn, username: &str, disabled: bool) -> QueryResult<usize> {
     diesel::update(users::table.filter(users::username.eq(username)))
         .set(users::disabled.eq(disabled))
         .execute(conn)
 }
 
 /// Finds a user by internal id.
-pub fn find_user_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<Option<UserRow>> {
+pub fn find_user_by_id(conn: &mut Conn, id: i32) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -92,10 +93,7 @@ pub fn find_user_by_id(conn: &mut SqliteConnection, id: i32) -> QueryResult<Opti
 }
 
 /// Finds a user by subject (`sub`).
-pub fn find_user_by_subject(
-    conn: &mut SqliteConnection,
-    subject: &str,
-) -> QueryResult<Option<UserRow>> {
+pub fn find_user_by_subject(conn: &mut Conn, subject: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::subject.eq(subject))
         .select(UserRow::as_select())
@@ -105,7 +103,7 @@ pub fn find_user_by_subject(
 
 /// A page of users whose username contains `search`, ordered by username.
 pub fn list_users_page(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     search: Option<&str>,
     offset: i64,
     limit: i64,
@@ -116,7 +114,12 @@ pub fn list_users_page(
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        q = q.filter(users::username.like(format!("%{escaped}%")).escape('\\'));
+        // SQLite's LIKE ignores ASCII case and PostgreSQL's does not: fold both.
+        q = q.filter(
+            lower(users::username)
+                .like(format!("%{}%", escaped.to_lowercase()))
+                .escape('\\'),
+        );
     }
     q.order(users::username.asc())
         .offset(offset)
@@ -127,7 +130,7 @@ pub fn list_users_page(
 
 /// Replaces a user's password hash.
 pub fn update_user_password(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     username: &str,
     password_hash: &str,
 ) -> QueryResult<usize> {
@@ -137,11 +140,7 @@ pub fn update_user_password(
 }
 
 /// Replaces a user's roles (space-separated).
-pub fn update_user_roles(
-    conn: &mut SqliteConnection,
-    username: &str,
-    roles: &str,
-) -> QueryResult<usize> {
+pub fn update_user_roles(conn: &mut Conn, username: &str, roles: &str) -> QueryResult<usize> {
     diesel::update(users::table.filter(users::username.eq(username)))
         .set(users::roles.eq(roles))
         .execute(conn)

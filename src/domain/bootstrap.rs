@@ -38,30 +38,35 @@ pub fn ensure_ready(
     now: i64,
 ) -> Result<Option<InitialAdmin>, BootstrapError> {
     keys::maintain(conn, timing, now)?;
-    if users::any_active_admin(conn).map_err(UserError::from)? {
-        return Ok(None);
-    }
-    let username = if users::find_user_by_username(conn, "admin")
-        .map_err(UserError::from)?
-        .is_none()
-    {
-        "admin".to_owned()
-    } else {
-        format!("admin-{}", &password::generate_password()[..6])
-    };
     let password = password::generate_password();
-    user::create_user(
-        conn,
-        &NewUserRequest {
-            username: username.clone(),
-            password: password.clone(),
-            email: None,
-            name: Some("Administrator".into()),
-            is_admin: true,
-            roles: vec![],
-        },
-        now,
-    )?;
-    log::info!("created the first admin user {username:?}");
-    Ok(Some(InitialAdmin { username, password }))
+    let suffix = password::generate_password();
+    // One transaction, so instances starting together on an empty database
+    // create one admin between them.
+    let created = crate::db::immediate(conn, |conn| -> Result<Option<String>, UserError> {
+        if users::any_active_admin(conn)? {
+            return Ok(None);
+        }
+        let username = if users::find_user_by_username(conn, "admin")?.is_none() {
+            "admin".to_owned()
+        } else {
+            format!("admin-{}", &suffix[..6])
+        };
+        user::create_user(
+            conn,
+            &NewUserRequest {
+                username: username.clone(),
+                password: password.clone(),
+                email: None,
+                name: Some("Administrator".into()),
+                is_admin: true,
+                roles: vec![],
+            },
+            now,
+        )?;
+        Ok(Some(username))
+    })?;
+    Ok(created.map(|username| {
+        log::info!("created the first admin user {username:?}");
+        InitialAdmin { username, password }
+    }))
 }

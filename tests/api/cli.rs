@@ -7,12 +7,15 @@ use tessera::config::Settings;
 use tessera::db::users::find_user_by_username;
 use tessera::domain::password::verify_password;
 
+use tessera::db::DbOptions;
+
 use crate::helpers::{run_cli, spawn_app, stdout_ok};
 use crate::refresh::feed_lists;
+use crate::test_db::TestDb;
 
-fn temp_settings(dir: &tempfile::TempDir) -> Settings {
+fn temp_settings(db: &TestDb) -> Settings {
     Settings {
-        database: dir.path().join("cli.db").display().to_string(),
+        database: db.url.clone(),
         ..Settings::default()
     }
 }
@@ -24,8 +27,8 @@ fn stderr_of(out: &std::process::Output) -> String {
 #[test]
 fn users_are_added_listed_and_disabled() {
     // Arrange
-    let dir = tempfile::tempdir().unwrap();
-    let s = temp_settings(&dir);
+    let db = TestDb::new();
+    let s = temp_settings(&db);
 
     // Act
     let added = stdout_ok(&run_cli(
@@ -61,7 +64,7 @@ fn users_are_added_listed_and_disabled() {
         "{bob}"
     );
     // One trailing newline was stripped from the password read on stdin.
-    let pool = tessera::db::open(&s.database, 1).unwrap();
+    let pool = tessera::db::open(&DbOptions::new(&s.database, 1).unwrap()).unwrap();
     let row = find_user_by_username(&mut pool.get().unwrap(), "alice")
         .unwrap()
         .unwrap();
@@ -71,8 +74,8 @@ fn users_are_added_listed_and_disabled() {
 
 #[test]
 fn bad_arguments_give_one_line_and_a_non_zero_exit() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = temp_settings(&dir);
+    let db = TestDb::new();
+    let s = temp_settings(&db);
     stdout_ok(&run_cli(&s, &["user", "add", "carol"], None));
 
     let cases: Vec<(Vec<&str>, Option<&str>)> = vec![
@@ -234,8 +237,8 @@ async fn clients_added_with_the_cli_can_get_tokens_and_are_removed() {
 #[test]
 fn first_start_prints_working_admin_credentials_once() {
     // Arrange
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("first.db").display().to_string();
+    let test_db = TestDb::new();
+    let db = test_db.url.clone();
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_tessera"))
             .arg("serve")
@@ -285,7 +288,7 @@ fn first_start_prints_working_admin_credentials_once() {
         !first_err.contains(&password),
         "the password reached the log"
     );
-    let pool = tessera::db::open(&db, 1).unwrap();
+    let pool = tessera::db::open(&DbOptions::new(&db, 1).unwrap()).unwrap();
     let row = find_user_by_username(&mut pool.get().unwrap(), &username)
         .unwrap()
         .unwrap();
@@ -299,10 +302,15 @@ fn first_start_prints_working_admin_credentials_once() {
 
 #[test]
 fn migrate_creates_the_schema_and_is_idempotent() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = temp_settings(&dir);
+    let db = TestDb::new();
+    let s = temp_settings(&db);
     stdout_ok(&run_cli(&s, &["migrate"], None));
     let out = stdout_ok(&run_cli(&s, &["migrate"], None));
     assert!(out.contains("up to date"));
-    assert!(std::path::Path::new(&s.database).exists());
+    if !db.is_postgres() {
+        assert!(std::path::Path::new(&s.database).exists());
+    }
+    let pool = tessera::db::open(&DbOptions::new(&s.database, 1).unwrap()).unwrap();
+    let users = tessera::db::count_rows(&mut pool.get().unwrap(), "users").unwrap();
+    assert_eq!(users, 0, "migrate creates the schema and nothing else");
 }

@@ -2,19 +2,20 @@
 
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
-use tempfile::TempDir;
 use tessera::config::Settings;
-use tessera::db::{self, DbPool};
+use tessera::db::{self, DbOptions, DbPool};
 use tessera::domain::client::{ClientKind, NewClient, register_client};
 use tessera::domain::clock::Clock;
 use tessera::domain::user::{NewUserRequest, create_user};
 use tessera::startup::Application;
+
+use crate::test_db::TestDb;
 
 static LOGGING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var("TEST_LOG").is_ok() {
@@ -34,8 +35,9 @@ pub struct TestApp {
     /// The admin created at first start.
     pub admin_username: String,
     pub admin_password: String,
-    // Last, so the pool and server are dropped before the directory goes.
-    _dir: TempDir,
+    // Last, so the pool and server are dropped before the database goes;
+    // further instances may share it.
+    _db: Arc<TestDb>,
 }
 
 /// Starts a server with test defaults.
@@ -45,16 +47,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server after letting the test adjust its settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(Arc::new(TestDb::new()), adjust).await
+}
+
+/// Starts a server on `db`, which other servers may share. The admin
+/// credentials are only known to the instance that created the admin.
+pub async fn spawn_app_on(db: Arc<TestDb>, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     LazyLock::force(&LOGGING);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("tessera.db");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();
     let address = format!("http://127.0.0.1:{port}");
     let mut settings = Settings {
         issuer: address.clone(),
         bind: format!("127.0.0.1:{port}"),
-        database: db_path.display().to_string(),
+        database: db.url.clone(),
         key_check_interval: 1,
         ..Settings::default()
     };
@@ -64,10 +70,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build_with_listener(settings.clone(), listener, clock.clone())
         .await
         .expect("build app");
-    let admin = app.initial_admin().expect("first start creates an admin");
-    let (admin_username, admin_password) = (admin.username.clone(), admin.password.clone());
+    let (admin_username, admin_password) = app
+        .initial_admin()
+        .map(|a| (a.username.clone(), a.password.clone()))
+        .unwrap_or_default();
     tokio::spawn(app.run_until_stopped());
-    let pool = db::open(&settings.database, 2).expect("test pool");
+    let pool = db::open(&DbOptions::new(&settings.database, 2).unwrap()).expect("test pool");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -81,7 +89,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         pool,
         admin_username,
         admin_password,
-        _dir: dir,
+        _db: db,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: each starts the real server on a random loopback port
-//! with a fresh SQLite file and talks HTTP to it.
+//! with a fresh database (a SQLite file, or a PostgreSQL database when
+//! `TESSERA_TEST_BACKEND=postgres`: see `test_db.rs`) and talks HTTP to it.
 
 // A failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,6 +18,7 @@ mod posts_browser;
 mod refresh;
 mod revocation;
 mod roles;
+mod test_db;
 mod token;
 mod userinfo;
 mod webdriver;
