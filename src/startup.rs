@@ -47,12 +47,9 @@ impl Application {
         provider::install();
         let timing = settings.key_timing();
         let options = settings.db_options()?;
-        let database = settings.database_redacted();
         let now = clock.now();
         let (pool, initial_admin, keys, rotation) = tokio::task::spawn_blocking(move || {
-            let pool = db::open(&options).with_context(|| {
-                format!("{}: cannot open database {database}", env_name("database"))
-            })?;
+            let pool = db::open(&options).with_context(|| env_name("database"))?;
             let mut conn = pool.get().context("Failed to check out a connection")?;
             let admin = bootstrap::ensure_ready(&mut conn, &timing, now)
                 .context("Failed to prepare the first start")?;

@@ -72,13 +72,7 @@ fn open(settings: &Settings) -> anyhow::Result<DbPool> {
         max_connections: 2,
         ..settings.db_options()?
     };
-    db::open(&options).with_context(|| {
-        format!(
-            "{}: cannot open database {}",
-            env_name("database"),
-            settings.database_redacted()
-        )
-    })
+    db::open(&options).with_context(|| env_name("database"))
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {

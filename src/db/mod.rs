@@ -58,6 +58,8 @@ pub enum DbError {
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("database query failed")]
     Query(#[from] QueryError),
+    #[error("{0}")]
+    Connect(String),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("the blocking task was cancelled")]

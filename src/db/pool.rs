@@ -91,7 +91,7 @@ impl DbOptions {
     /// Options with the default timeouts.
     pub fn new(database: &str, max_connections: u32) -> Result<Self, DbError> {
         Ok(DbOptions {
-            target: DbTarget::parse(database).map_err(DbError::Migration)?,
+            target: DbTarget::parse(database).map_err(DbError::Connect)?,
             max_connections,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
@@ -175,7 +175,7 @@ pub fn open(options: &DbOptions) -> Result<DbPool, DbError> {
     let target = options.target.redacted();
     let mut conn = manager
         .connect()
-        .map_err(|e| DbError::Migration(format!("cannot connect to {target}: {e}")))?;
+        .map_err(|e| DbError::Connect(format!("cannot connect to {target}: {}", one_line(&e))))?;
     if let Conn::Sqlite(c) = &mut conn {
         // WAL is a property of the file: set once, before pooled connections exist.
         c.batch_execute("PRAGMA journal_mode = WAL;")?;
@@ -198,6 +198,14 @@ pub fn open(options: &DbOptions) -> Result<DbPool, DbError> {
         // PostgreSQL connection is a socket that can, and is checked.
         .test_on_check_out(!is_sqlite)
         .build_unchecked(manager))
+}
+
+/// libpq's messages span lines; start-up errors are one line.
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Applies every embedded migration that has not run yet.

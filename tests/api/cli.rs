@@ -73,6 +73,29 @@ fn users_are_added_listed_and_disabled() {
 }
 
 #[test]
+fn a_bad_or_unreachable_database_is_one_line_naming_the_variable_without_the_password() {
+    for database in [
+        "postgres://tessera:hunter2@127.0.0.1:1/tessera",
+        "postgres://tessera:hunter2@/tessera",
+        "mysql://tessera:hunter2@127.0.0.1/tessera",
+    ] {
+        let s = Settings {
+            database: database.into(),
+            ..Settings::default()
+        };
+        for args in [&["serve"][..], &["user", "list"][..]] {
+            let out = run_cli(&s, args, None);
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(1), "{database} {args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains("TESSERA_DATABASE"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+}
+
+#[test]
 fn bad_arguments_give_one_line_and_a_non_zero_exit() {
     let db = TestDb::new();
     let s = temp_settings(&db);
