@@ -12,10 +12,11 @@ use crate::db::{Conn, QueryError};
 use super::audit::{self, Actor};
 use super::password;
 
-/// Failures allowed per username before it is locked.
-const USER_FREE_FAILURES: i32 = 5;
-/// Failures allowed per address before it is locked.
-const IP_FREE_FAILURES: i32 = 20;
+/// Failures for one username that lock it: the attempt after the fifth
+/// failure is refused, whatever the password.
+const USER_LOCK_AT: i32 = 5;
+/// Failures from one address that lock it.
+const IP_LOCK_AT: i32 = 20;
 /// First lock; doubles with each further failure.
 const BASE_LOCK: i64 = 30;
 /// Longest lock.
@@ -52,14 +53,14 @@ fn locked_for(conn: &mut Conn, key: &str, now: i64) -> Result<Option<i64>, Query
         .map(|t| t.locked_until - now))
 }
 
-/// The counter after one more failure.
-pub fn next_throttle(prev: Option<ThrottleRow>, free: i32, now: i64) -> ThrottleRow {
+/// The counter after one more failure; the `lock_at`-th failure starts the lock.
+pub fn next_throttle(prev: Option<ThrottleRow>, lock_at: i32, now: i64) -> ThrottleRow {
     let failures = match prev {
         Some(p) if now - p.last_failure_at < FORGET_AFTER || p.locked_until > now => p.failures + 1,
         _ => 1,
     };
-    let locked_until = if failures > free {
-        let exp = (failures - free - 1).min(10) as u32;
+    let locked_until = if failures >= lock_at {
+        let exp = (failures - lock_at).min(10) as u32;
         now + (BASE_LOCK << exp).min(MAX_LOCK)
     } else {
         0
@@ -72,9 +73,9 @@ pub fn next_throttle(prev: Option<ThrottleRow>, free: i32, now: i64) -> Throttle
 }
 
 /// Counts a failure; returns the lock it started, if any.
-fn record_failure(conn: &mut Conn, key: &str, free: i32, now: i64) -> Result<i64, QueryError> {
+fn record_failure(conn: &mut Conn, key: &str, lock_at: i32, now: i64) -> Result<i64, QueryError> {
     let prev = throttle::find_throttle(conn, key)?;
-    let next = next_throttle(prev, free, now);
+    let next = next_throttle(prev, lock_at, now);
     throttle::upsert_throttle(conn, key, next)?;
     Ok((next.locked_until - now).max(0))
 }
@@ -132,8 +133,8 @@ pub fn sign_in(
         }
         _ => {
             let lock = crate::db::immediate(conn, |conn| {
-                let u = record_failure(conn, &ukey, USER_FREE_FAILURES, now)?;
-                let i = record_failure(conn, &ikey, IP_FREE_FAILURES, now)?;
+                let u = record_failure(conn, &ukey, USER_LOCK_AT, now)?;
+                let i = record_failure(conn, &ikey, IP_LOCK_AT, now)?;
                 Ok::<_, QueryError>(u.max(i))
             })?;
             // The attempted name is not logged: people type passwords into it.
@@ -171,16 +172,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locks_start_after_the_free_failures_and_grow() {
+    fn the_fifth_failure_starts_the_lock_and_later_ones_grow_it() {
         let mut t = None;
-        for _ in 0..5 {
+        for _ in 0..4 {
             t = Some(next_throttle(t, 5, 1000));
             assert_eq!(t.unwrap().locked_until, 0);
         }
-        let sixth = next_throttle(t, 5, 1000);
-        assert_eq!(sixth.locked_until, 1030);
-        let seventh = next_throttle(Some(sixth), 5, 1031);
-        assert_eq!(seventh.locked_until, 1031 + 60);
+        let fifth = next_throttle(t, 5, 1000);
+        assert_eq!(fifth.locked_until, 1030);
+        let sixth = next_throttle(Some(fifth), 5, 1031);
+        assert_eq!(sixth.locked_until, 1031 + 60);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod cli;
 mod discovery;
 mod helpers;
 mod keys;
+mod login;
 mod logout;
 mod posts_browser;
 mod refresh;
