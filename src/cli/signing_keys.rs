@@ -1,4 +1,4 @@
-//! `tessera keys ...`: list and rotate signing keys.
+//! `tessera keys ...`: list, rotate and revoke signing keys.
 
 use clap::Subcommand;
 
@@ -17,10 +17,17 @@ pub enum KeysCommand {
     List,
     /// Create a new signing key; it is published at once and signs after the JWKS max-age.
     Rotate {
-        /// Sign with the new key immediately. Verifiers holding a cached JWKS
-        /// reject its tokens until they refetch.
+        /// Sign with the new key immediately, for a leaked key: a pending key
+        /// is dropped. Verifiers holding a cached JWKS reject its tokens until
+        /// they refetch.
         #[arg(long)]
         now: bool,
+    },
+    /// Remove a key from the JWKS at once; no token it signed verifies again.
+    /// Refuses the key signing now (rotate with --now first).
+    Revoke {
+        /// The key's `kid`, as `keys list` shows it.
+        kid: String,
     },
 }
 
@@ -57,7 +64,8 @@ pub(super) fn keys_command(
             } else {
                 Activation::AfterPublishWait
             };
-            let k = keys::rotate(&mut conn, &timing, now, activation)?;
+            let rotation = keys::rotate(&mut conn, &timing, now, activation)?;
+            let k = rotation.key;
             let how = if immediately {
                 "immediate"
             } else {
@@ -65,6 +73,17 @@ pub(super) fn keys_command(
             };
             audit::record(&mut conn, &Actor::CLI, "keys.rotated", &k.kid, how, now)?;
             println!("created signing key {}", k.kid);
+            for kid in &rotation.dropped {
+                audit::record(
+                    &mut conn,
+                    &Actor::CLI,
+                    "keys.dropped",
+                    kid,
+                    "pending key dropped by an immediate rotation",
+                    now,
+                )?;
+                println!("dropped pending signing key {kid}: it would have taken over later");
+            }
             if immediately {
                 println!(
                     "warning: it signs at once (within {}s on running servers). Verifiers that cached \
@@ -78,6 +97,15 @@ pub(super) fn keys_command(
                     settings.jwks_max_age
                 );
             }
+        }
+        KeysCommand::Revoke { kid } => {
+            keys::revoke(&mut conn, &timing, &kid, now)?;
+            audit::record(&mut conn, &Actor::CLI, "keys.revoked", &kid, "", now)?;
+            println!(
+                "revoked signing key {kid}: it left the JWKS and no token it signed verifies here; \
+                 running servers drop it within {}s, verifiers when their cached JWKS expires (at most {}s)",
+                settings.key_check_interval, settings.jwks_max_age
+            );
         }
     }
     Ok(())

@@ -69,3 +69,18 @@ pub fn list_signing_keys_by_kid(
 pub fn delete_signing_keys(conn: &mut Conn, kids: &[String]) -> QueryResult<usize> {
     diesel::delete(signing_keys::table.filter(signing_keys::kid.eq_any(kids))).execute(conn)
 }
+
+/// Deletes every key that has not started signing by `now`; returns their kids.
+pub fn delete_pending_keys(conn: &mut Conn, now: i64) -> QueryResult<Vec<String>> {
+    let pending = signing_keys::table.filter(signing_keys::activates_at.gt(now));
+    let kids = pending.select(signing_keys::kid).load::<String>(conn)?;
+    diesel::delete(pending).execute(conn)?;
+    Ok(kids)
+}
+
+/// Moves every key activating at or after `at` to activate at `to` instead.
+pub fn move_activations(conn: &mut Conn, at: i64, to: i64) -> QueryResult<usize> {
+    diesel::update(signing_keys::table.filter(signing_keys::activates_at.ge(at)))
+        .set(signing_keys::activates_at.eq(to))
+        .execute(conn)
+}

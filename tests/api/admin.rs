@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::authorize::{AuthRequest, PASSWORD, SPA, app_with_spa, hidden_field, location};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, kid_of};
 
 impl TestApp {
     /// Signs in through `/login?return_to=/admin` as `username`.
@@ -104,6 +104,8 @@ async fn a_non_admin_gets_403_everywhere() {
         "/admin/clients",
         "/admin/clients/spa/delete",
         "/admin/keys/rotate",
+        "/admin/keys/rotate-now",
+        "/admin/keys/revoke",
     ] {
         let res = app.admin_post(path, &[("csrf_token", "x")], None).await;
         assert_eq!(res.status(), 403, "{path}");
@@ -508,4 +510,82 @@ async fn the_audit_log_records_sign_ins_and_admin_actions_without_secrets() {
     // Append-only: the database refuses to change history.
     let mut conn = app.pool.get().unwrap();
     assert!(tessera::db::execute_sql(&mut conn, "DELETE FROM audit_log").is_err());
+}
+
+#[tokio::test]
+async fn a_leaked_key_is_replaced_and_revoked_from_the_console() {
+    // Arrange: a token from the key that leaks, and a rotation pending.
+    let (app, csrf) = admin_app().await;
+    let secret = app.add_confidential_client("svc", "client_credentials", "api:read");
+    let leaked_token = app.client_credentials_token("svc", &secret).await;
+    let leaked = kid_of(&leaked_token);
+    let (_, page) = app.admin_page("/admin/keys").await;
+    assert!(page.contains("Rotate now") && page.contains("Rotate and sign at once"));
+    assert!(
+        !page.contains("Revoke key"),
+        "the only key cannot be revoked"
+    );
+    let res = app
+        .admin_post("/admin/keys/rotate", &[("csrf_token", &csrf)], None)
+        .await;
+    assert_eq!(res.status(), 303);
+    let pending = app
+        .jwks()
+        .await
+        .keys
+        .into_iter()
+        .filter_map(|k| k.common.key_id)
+        .find(|k| *k != leaked)
+        .unwrap();
+
+    // Act: rotate and sign at once.
+    let res = app
+        .admin_post("/admin/keys/rotate-now", &[("csrf_token", &csrf)], None)
+        .await;
+
+    // Assert: this instance signs with the new key at once; the pending key is gone.
+    assert_eq!(location(&res), "/admin/keys");
+    let (_, page) = app.admin_page("/admin/keys").await;
+    assert!(page.contains("signs from now on"), "{page}");
+    assert!(page.contains(&format!("The pending key {pending} was dropped")));
+    let fresh = kid_of(&app.client_credentials_token("svc", &secret).await);
+    assert!(fresh != leaked && fresh != pending);
+    let jwks = app.jwks().await;
+    assert!(jwks.find(&pending).is_none());
+    assert!(jwks.find(&leaked).is_some());
+    assert!(page.contains("Revoke key") && page.contains(&format!(r#"<option value="{leaked}">"#)));
+
+    // Act: revoke the leaked key; the key signing now is refused.
+    let res = app
+        .admin_post(
+            "/admin/keys/revoke",
+            &[("csrf_token", &csrf), ("kid", &leaked)],
+            None,
+        )
+        .await;
+    assert_eq!(location(&res), "/admin/keys");
+    let (_, page) = app.admin_page("/admin/keys").await;
+    assert!(
+        page.contains(&format!("Key {leaked} was revoked")),
+        "{page}"
+    );
+    app.admin_post(
+        "/admin/keys/revoke",
+        &[("csrf_token", &csrf), ("kid", &fresh)],
+        None,
+    )
+    .await;
+    let (_, page) = app.admin_page("/admin/keys").await;
+    assert!(page.contains("Not revoked"), "{page}");
+
+    // Assert
+    let jwks = app.jwks().await;
+    assert!(jwks.find(&leaked).is_none());
+    assert!(jwks.find(&fresh).is_some());
+    assert_eq!(
+        app.active(("svc", &secret), &leaked_token).await["active"],
+        false
+    );
+    let (_, audit) = app.admin_page("/admin/audit").await;
+    assert!(audit.contains("keys.revoked") && audit.contains("keys.dropped"));
 }

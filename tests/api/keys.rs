@@ -1,7 +1,8 @@
 //! Signing-key rotation: publish before sign, retire after the last token
-//! expires, and a running server picking up rotations made by the CLI.
+//! expires, a running server picking up rotations made by the CLI, and the
+//! emergency path for a leaked key (`rotate --now`, `revoke`).
 
-use crate::helpers::{kid_of, spawn_app_with, stdout_ok, verify_access_token};
+use crate::helpers::{TestApp, kid_of, spawn_app_with, stdout_ok, verify_access_token};
 
 #[tokio::test]
 async fn a_cli_rotation_is_published_before_it_signs() {
@@ -47,8 +48,46 @@ async fn a_cli_rotation_is_published_before_it_signs() {
     );
 }
 
+/// The kid a `keys rotate` run printed.
+fn created_kid(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("created signing key "))
+        .unwrap_or_else(|| panic!("no kid in: {out}"))
+        .to_owned()
+}
+
+impl TestApp {
+    /// Polls (the server notices CLI changes on its next key check) until
+    /// tokens are signed with `kid`, and returns one of them.
+    async fn token_signed_by(&self, kid: &str, secret: &str) -> String {
+        for _ in 0..100 {
+            let token = self.client_credentials_token("svc", secret).await;
+            if kid_of(&token) == kid {
+                return token;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("tokens never came signed by {kid}");
+    }
+
+    fn key_states(&self) -> Vec<(String, String)> {
+        let listed = stdout_ok(&self.cli(&["keys", "list"], None));
+        listed
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let mut cols = l.split_whitespace();
+                (
+                    cols.next().unwrap().to_owned(),
+                    cols.next().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
 #[tokio::test]
-async fn rotate_now_signs_at_once_and_warns() {
+async fn rotate_now_without_a_pending_key_signs_with_the_new_key_at_once() {
     // Arrange
     let app = spawn_app_with(|s| s.jwks_max_age = 600).await;
     let secret = app.add_confidential_client("svc", "client_credentials", "api:read");
@@ -57,33 +96,129 @@ async fn rotate_now_signs_at_once_and_warns() {
     // Act
     let out = stdout_ok(&app.cli(&["keys", "rotate", "--now"], None));
 
-    // Assert
+    // Assert: the server's clock never moves, so "at once" means now.
     assert!(out.contains("warning"), "{out}");
+    let new_kid = created_kid(&out);
+    let token = app.token_signed_by(&new_kid, &secret).await;
+    let jwks = app.jwks().await;
+    assert!(jwks.find(&new_kid).is_some());
+    verify_access_token(&token, &jwks, &app.address, &app.address);
+    let states = app.key_states();
+    assert!(states.contains(&(new_kid, "active".into())), "{states:?}");
+    assert!(states.contains(&(old_kid, "retired".into())), "{states:?}");
+}
+
+#[tokio::test]
+async fn rotate_now_over_a_pending_key_signs_at_once_and_drops_the_pending_key() {
+    // Arrange: an ordinary rotation leaves a key waiting for ten minutes.
+    let app = spawn_app_with(|s| s.jwks_max_age = 600).await;
+    let secret = app.add_confidential_client("svc", "client_credentials", "api:read");
+    let old_kid = kid_of(&app.client_credentials_token("svc", &secret).await);
+    let pending = created_kid(&stdout_ok(&app.cli(&["keys", "rotate"], None)));
     app.wait_for_jwks_len(2).await;
-    // Activation has one-second resolution: a key made in the same second as
-    // its predecessor's activation takes over at the next second.
-    let mut new_kid = old_kid.clone();
-    let mut listed = String::new();
-    for _ in 0..30 {
-        new_kid = kid_of(&app.client_credentials_token("svc", &secret).await);
-        listed = stdout_ok(&app.cli(&["keys", "list"], None));
-        if new_kid != old_kid && listed.contains("active") && listed.contains("retired") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_ne!(new_kid, old_kid);
+
+    // Act
+    let out = stdout_ok(&app.cli(&["keys", "rotate", "--now"], None));
+
+    // Assert: the emergency key signs now, the pending one is gone for good.
+    let new_kid = created_kid(&out);
     assert!(
-        listed
-            .lines()
-            .any(|l| l.starts_with(&new_kid) && l.contains("active")),
-        "{listed}"
+        out.contains(&format!("dropped pending signing key {pending}")),
+        "{out}"
     );
+    app.token_signed_by(&new_kid, &secret).await;
+    let jwks = app.wait_for_jwks_len(2).await;
+    assert!(jwks.find(&new_kid).is_some());
+    assert!(jwks.find(&pending).is_none());
+    let states = app.key_states();
     assert!(
-        listed
-            .lines()
-            .any(|l| l.starts_with(&old_kid) && l.contains("retired")),
-        "{listed}"
+        states.contains(&(new_kid.clone(), "active".into())),
+        "{states:?}"
+    );
+    assert!(states.iter().all(|(kid, _)| *kid != pending), "{states:?}");
+    assert!(
+        states.iter().all(|(_, state)| state != "next"),
+        "{states:?}"
+    );
+
+    // Past the pending key's activation the emergency key still signs.
+    app.clock
+        .advance(app.settings.jwks_max_age + app.settings.key_check_interval);
+    let later = app.client_credentials_token("svc", &secret).await;
+    assert_eq!(kid_of(&later), new_kid);
+    assert_ne!(kid_of(&later), old_kid);
+}
+
+#[tokio::test]
+async fn rotate_now_twice_in_a_row_signs_with_the_newest_key() {
+    // Arrange
+    let app = spawn_app_with(|s| s.jwks_max_age = 600).await;
+    let secret = app.add_confidential_client("svc", "client_credentials", "api:read");
+    app.client_credentials_token("svc", &secret).await;
+
+    // Act: both within the same second, most likely.
+    let first = created_kid(&stdout_ok(&app.cli(&["keys", "rotate", "--now"], None)));
+    let second = created_kid(&stdout_ok(&app.cli(&["keys", "rotate", "--now"], None)));
+
+    // Assert
+    assert_ne!(first, second);
+    app.token_signed_by(&second, &secret).await;
+    let jwks = app.wait_for_jwks_len(3).await;
+    assert!(jwks.find(&second).is_some());
+    assert!(
+        jwks.find(&first).is_some(),
+        "its tokens may still be in use"
+    );
+    let states = app.key_states();
+    assert!(states.contains(&(second, "active".into())), "{states:?}");
+    assert!(states.contains(&(first, "retired".into())), "{states:?}");
+}
+
+#[tokio::test]
+async fn revoking_a_leaked_key_removes_it_from_the_jwks_and_refuses_its_tokens() {
+    // Arrange: a token signed by the key that leaked, then an emergency rotation.
+    let app = spawn_app_with(|s| s.jwks_max_age = 600).await;
+    let secret = app.add_confidential_client("svc", "client_credentials", "api:read");
+    let leaked_token = app.client_credentials_token("svc", &secret).await;
+    let leaked = kid_of(&leaked_token);
+    let fresh = created_kid(&stdout_ok(&app.cli(&["keys", "rotate", "--now"], None)));
+    let fresh_token = app.token_signed_by(&fresh, &secret).await;
+    assert_eq!(
+        app.active(("svc", &secret), &leaked_token).await["active"],
+        true
+    );
+
+    // The key signing now and an unknown kid are refused.
+    let refused = app.cli(&["keys", "revoke", &fresh], None);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("signing now") && err.contains("--now"),
+        "{err}"
+    );
+    let unknown = app.cli(&["keys", "revoke", "no-such-kid"], None);
+    assert_eq!(unknown.status.code(), Some(1));
+
+    // Act
+    let out = stdout_ok(&app.cli(&["keys", "revoke", &leaked], None));
+
+    // Assert: gone from the JWKS and from the store; its token verifies nowhere.
+    assert!(out.contains(&leaked), "{out}");
+    let jwks = app.wait_for_jwks_len(1).await;
+    assert!(jwks.find(&leaked).is_none());
+    assert!(jwks.find(&fresh).is_some());
+    assert!(app.key_states().iter().all(|(kid, _)| *kid != leaked));
+    assert_eq!(
+        app.active(("svc", &secret), &leaked_token).await["active"],
+        false
+    );
+    assert_eq!(
+        app.active(("svc", &secret), &fresh_token).await["active"],
+        true
+    );
+    assert_eq!(
+        kid_of(&app.client_credentials_token("svc", &secret).await),
+        fresh
     );
 }
 

@@ -18,7 +18,7 @@ impl TestApp {
             .unwrap()
     }
 
-    async fn active(&self, creds: (&str, &str), token: &str) -> Value {
+    pub(crate) async fn active(&self, creds: (&str, &str), token: &str) -> Value {
         let res = self.introspect(creds, token).await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["cache-control"], "no-store");

@@ -1,7 +1,8 @@
-//! The RS256 key set: rotation, the in-memory signing keys, and the JWKS.
-//! Keys live in SQLite, so a rotation made by the CLI reaches a running
-//! server at its next [`KeyStore::refresh`].
+//! The RS256 key set: the in-memory signing keys and the JWKS. Keys live in
+//! the database, so a change made by the CLI or another instance reaches a
+//! running server at its next [`KeyStore::refresh`].
 
+pub mod lifecycle;
 pub mod material;
 pub mod provider;
 pub mod schedule;
@@ -14,6 +15,9 @@ use serde::Serialize;
 use crate::db::signing_keys::{self, KeySchedule, SigningKeyRow};
 use crate::db::{Conn, DbError};
 
+pub use lifecycle::{
+    Activation, Maintenance, RevokeError, Rotation, list, maintain, revoke, rotate,
+};
 use material::PublicJwk;
 pub use schedule::{KeyState, KeyStatus, KeyTiming};
 
@@ -210,133 +214,4 @@ fn parse_row(row: &SigningKeyRow) -> Result<LoadedKey, KeyError> {
         pkcs1_der: m.pkcs1_der.clone(),
         jwk: m.jwk,
     })
-}
-
-/// When a new key starts signing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activation {
-    /// After the publish wait, so every verifier has seen it first.
-    AfterPublishWait,
-    /// At once. Verifiers holding a cached JWKS reject its tokens until they refetch.
-    Immediately,
-}
-
-/// Generates and stores a new key. RSA generation runs before the write
-/// transaction so the database is not locked while primes are found.
-pub fn rotate(
-    conn: &mut Conn,
-    timing: &KeyTiming,
-    now: i64,
-    activation: Activation,
-) -> Result<KeyStatus, KeyError> {
-    let m = material::generate()?;
-    let status = crate::db::immediate(conn, |conn| store_key(conn, timing, &m, now, activation))?;
-    log::info!(
-        "signing key {} created, signs from {}",
-        status.kid,
-        status.activates_at
-    );
-    Ok(status)
-}
-
-/// Stores generated key material with its activation time; the caller holds
-/// the write transaction, so reading the schedule and inserting are atomic.
-fn store_key(
-    conn: &mut Conn,
-    timing: &KeyTiming,
-    m: &material::KeyMaterial,
-    now: i64,
-    activation: Activation,
-) -> Result<KeyStatus, KeyError> {
-    let requested = match activation {
-        Activation::AfterPublishWait => now + timing.publish_wait,
-        Activation::Immediately => now,
-    };
-    let activates_at = after_existing(&signing_keys::list_key_schedules(conn)?, requested);
-    signing_keys::insert_signing_key(
-        conn,
-        &SigningKeyRow {
-            kid: m.kid.clone(),
-            private_key_der: m.pkcs8_der.clone(),
-            created_at: now,
-            activates_at,
-        },
-    )?;
-    Ok(KeyStatus {
-        kid: m.kid.clone(),
-        state: if activates_at <= now {
-            KeyState::Active
-        } else {
-            KeyState::Next
-        },
-        created_at: now,
-        activates_at,
-        retired_at: None,
-    })
-}
-
-/// Activation times are whole seconds: a new key always activates strictly
-/// after every existing one, so which key signs is never a tie.
-fn after_existing(keys: &[KeySchedule], requested: i64) -> i64 {
-    keys.iter()
-        .map(|k| k.activates_at + 1)
-        .max()
-        .map_or(requested, |l| requested.max(l))
-}
-
-/// What [`maintain`] did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Maintenance {
-    pub created: Option<String>,
-    pub deleted: Vec<String>,
-}
-
-/// Keeps the key set healthy: creates the first key (active at once, since
-/// no verifier can have cached anything yet), starts a scheduled rotation
-/// when due, and deletes keys no token can need any more.
-pub fn maintain(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Maintenance, KeyError> {
-    let schedules = signing_keys::list_key_schedules(conn)?;
-    let mut out = Maintenance::default();
-    if schedule::rotation_due(&schedules, now, timing) {
-        let activation = if schedules.is_empty() {
-            Activation::Immediately
-        } else {
-            Activation::AfterPublishWait
-        };
-        // Re-check inside the write lock: another process may have rotated meanwhile.
-        let m = material::generate()?;
-        let created = crate::db::immediate(conn, |conn| -> Result<Option<String>, KeyError> {
-            let fresh = signing_keys::list_key_schedules(conn)?;
-            if !schedule::rotation_due(&fresh, now, timing) {
-                return Ok(None);
-            }
-            Ok(Some(store_key(conn, timing, &m, now, activation)?.kid))
-        })?;
-        if let Some(kid) = &created {
-            log::info!("scheduled key rotation: created signing key {kid}");
-            let system = crate::domain::audit::Actor::SYSTEM;
-            crate::domain::audit::record(conn, &system, "keys.rotated", kid, "scheduled", now)?;
-        }
-        out.created = created;
-    }
-    let schedules = signing_keys::list_key_schedules(conn)?;
-    let expired: Vec<String> = schedule::statuses(&schedules, now, timing)
-        .into_iter()
-        .filter(|s| s.state == KeyState::Expired)
-        .map(|s| s.kid)
-        .collect();
-    if !expired.is_empty() {
-        signing_keys::delete_signing_keys(conn, &expired)?;
-        for kid in &expired {
-            log::info!("signing key {kid} expired and was deleted");
-        }
-        out.deleted = expired;
-    }
-    Ok(out)
-}
-
-/// Every stored key with its state at `now`.
-pub fn list(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Vec<KeyStatus>, KeyError> {
-    let schedules = signing_keys::list_key_schedules(conn)?;
-    Ok(schedule::statuses(&schedules, now, timing))
 }

@@ -1,11 +1,12 @@
-//! `/admin/keys`: signing keys with their state, and "Rotate now".
+//! `/admin/keys`: signing keys with their state, "Rotate now", "Rotate and
+//! sign at once" and "Revoke key".
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::domain::audit::{self, Actor};
 use crate::domain::error::OAuthError;
-use crate::domain::keys::{self, Activation};
+use crate::domain::keys::{self, Activation, RevokeError};
 use crate::state::AppState;
 
 use super::super::pages::internal_error_page;
@@ -28,6 +29,8 @@ struct KeysPage {
     csrf: String,
     max_age: i64,
     rows: Vec<Row>,
+    /// Keys that may be revoked: every one but the key signing now.
+    revocable: Vec<String>,
 }
 
 /// Lists keys.
@@ -47,6 +50,12 @@ pub async fn admin_keys_get(ctx: AdminCtx, state: web::Data<AppState>) -> HttpRe
         flash: ctx.flash.clone(),
         csrf: ctx.csrf.clone(),
         max_age: state.settings.jwks_max_age,
+        revocable: rows
+            .iter()
+            .rev()
+            .filter(|k| k.state != keys::KeyState::Active)
+            .map(|k| k.kid.clone())
+            .collect(),
         rows: rows
             .iter()
             .rev()
@@ -66,9 +75,22 @@ pub async fn admin_keys_get(ctx: AdminCtx, state: web::Data<AppState>) -> HttpRe
 }
 
 /// Starts a rotation: the new key is published now and signs after the wait.
-pub async fn admin_keys_rotate_post(
+pub async fn admin_keys_rotate_post(form: AdminForm, state: web::Data<AppState>) -> HttpResponse {
+    rotate(form, state, Activation::AfterPublishWait).await
+}
+
+/// For a leaked key: a new key signs at once and any pending key is dropped.
+pub async fn admin_keys_rotate_now_post(
+    form: AdminForm,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    rotate(form, state, Activation::Immediately).await
+}
+
+async fn rotate(
     AdminForm { ctx, .. }: AdminForm,
     state: web::Data<AppState>,
+    activation: Activation,
 ) -> HttpResponse {
     if !ctx.recently_signed_in() {
         return needs_fresh_sign_in("/admin/keys");
@@ -79,32 +101,90 @@ pub async fn admin_keys_rotate_post(
         ctx.now,
         state.keys.timing(),
     );
+    let store = state.keys.clone();
     let outcome = crate::db::run(&state.pool, move |conn| {
-        let k = keys::rotate(conn, &timing, now, Activation::AfterPublishWait)
-            .map_err(OAuthError::internal)?;
-        audit::record(
-            conn,
-            &Actor {
-                name: &name,
-                ip: &ip,
-            },
-            "keys.rotated",
-            &k.kid,
-            "",
-            now,
-        )?;
-        Ok::<_, OAuthError>(k)
+        let r = keys::rotate(conn, &timing, now, activation).map_err(OAuthError::internal)?;
+        let actor = Actor {
+            name: &name,
+            ip: &ip,
+        };
+        let how = match activation {
+            Activation::Immediately => "immediate",
+            Activation::AfterPublishWait => "",
+        };
+        audit::record(conn, &actor, "keys.rotated", &r.key.kid, how, now)?;
+        for kid in &r.dropped {
+            audit::record(conn, &actor, "keys.dropped", kid, "", now)?;
+        }
+        // This instance signs with the new key from the next token on.
+        store.refresh(conn).map_err(OAuthError::internal)?;
+        Ok::<_, OAuthError>(r)
     })
     .await;
     match outcome {
-        Ok(k) => done(
+        Ok(r) if activation == Activation::Immediately => done(
+            "/admin/keys",
+            &format!(
+                "Key {} signs from now on.{} Revoke the old key once you no longer need its tokens to verify.",
+                r.key.kid,
+                if r.dropped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" The pending key {} was dropped.", r.dropped.join(", "))
+                }
+            ),
+        ),
+        Ok(r) => done(
             "/admin/keys",
             &format!(
                 "Key {} is published and starts signing {}.",
-                k.kid,
-                super::ago(now, k.activates_at)
+                r.key.kid,
+                super::ago(now, r.key.activates_at)
             ),
         ),
+        Err(e) => internal_error_page(e),
+    }
+}
+
+/// Removes a key from the JWKS at once.
+pub async fn admin_keys_revoke_post(
+    AdminForm { ctx, form }: AdminForm,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if !ctx.recently_signed_in() {
+        return needs_fresh_sign_in("/admin/keys");
+    }
+    let kid = form.get("kid").unwrap_or("").trim().to_owned();
+    let (name, ip, now, timing) = (
+        ctx.session.user.username.clone(),
+        ctx.ip.clone(),
+        ctx.now,
+        state.keys.timing(),
+    );
+    let store = state.keys.clone();
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        match keys::revoke(conn, &timing, &kid, now) {
+            Ok(_) => {}
+            Err(RevokeError::Key(e)) => return Err(OAuthError::internal(e)),
+            Err(refused) => return Ok(Err(refused.to_string())),
+        }
+        let actor = Actor {
+            name: &name,
+            ip: &ip,
+        };
+        audit::record(conn, &actor, "keys.revoked", &kid, "", now)?;
+        store.refresh(conn).map_err(OAuthError::internal)?;
+        Ok(Ok(kid))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(kid)) => done(
+            "/admin/keys",
+            &format!(
+                "Key {kid} was revoked: it left the JWKS and no token it signed verifies any more."
+            ),
+        ),
+        Ok(Err(refused)) => done("/admin/keys", &format!("Not revoked: {refused}.")),
         Err(e) => internal_error_page(e),
     }
 }

@@ -50,6 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/keys", web::get().to(keys::admin_keys_get))
             .route("/keys/rotate", web::post().to(keys::admin_keys_rotate_post))
+            .route(
+                "/keys/rotate-now",
+                web::post().to(keys::admin_keys_rotate_now_post),
+            )
+            .route("/keys/revoke", web::post().to(keys::admin_keys_revoke_post))
             .route("/audit", web::get().to(audit::admin_audit_get))
             .default_service(web::to(|| async {
                 error_page(
