@@ -2,6 +2,7 @@
 //! and keys. Every command reads the same settings and migrates first.
 
 mod clients;
+mod migrate_to;
 mod signing_keys;
 mod users;
 
@@ -40,6 +41,11 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the whole database into an empty PostgreSQL database (stop the servers first).
+    MigrateTo {
+        /// The target, a postgres:// URL.
+        url: String,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -61,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database {} is up to date", settings.database_redacted());
             Ok(())
         }
+        Command::MigrateTo { url } => migrate_to::migrate_to(&settings, &url),
         Command::User(cmd) => user_command(&open(&settings)?, &settings, cmd),
         Command::Client(cmd) => client_command(&open(&settings)?, &settings, cmd),
         Command::Keys(cmd) => keys_command(&open(&settings)?, &settings, cmd),

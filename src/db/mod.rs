@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth_codes;
 pub mod clients;
 pub mod consents;
+pub mod copy;
 pub mod pool;
 pub mod refresh_tokens;
 pub mod revocation_events;

@@ -337,3 +337,155 @@ fn migrate_creates_the_schema_and_is_idempotent() {
     let users = tessera::db::count_rows(&mut pool.get().unwrap(), "users").unwrap();
     assert_eq!(users, 0, "migrate creates the schema and nothing else");
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TESSERA_TEST_POSTGRES (.ci/run starts one)"]
+async fn migrate_to_moves_every_row_to_postgres_and_refuses_a_non_empty_target() {
+    use std::sync::Arc;
+
+    use serde_json::Value;
+    use tessera::db::audit::list_audit;
+    use tessera::db::copy::count_tables;
+
+    use crate::authorize::{PASSWORD, SPA};
+    use crate::helpers::spawn_app_on;
+    use crate::refresh::sign_in;
+
+    // Arrange: real state on a SQLite server.
+    let pg = crate::postgres_or_skip!();
+    let pg_url = pg.url.clone();
+    let old = spawn_app_on(Arc::new(TestDb::sqlite()), |_| {}).await;
+    stdout_ok(&old.cli(
+        &["user", "add", "alice", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    ));
+    let added = stdout_ok(&old.cli(
+        &[
+            "client",
+            "add",
+            "api",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "api:read",
+        ],
+        None,
+    ));
+    let api_secret = added
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .unwrap()
+        .to_owned();
+    let api = ("api", api_secret.as_str());
+    old.add_public_client("spa", SPA, false);
+    let tokens = sign_in(&old, "openid").await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let revoked = old
+        .post_form(
+            "/revoke",
+            &[
+                ("token", tokens["access_token"].as_str().unwrap()),
+                ("client_id", "spa"),
+                ("token_type_hint", "access_token"),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status(), 200);
+    let old_feed = old.feed(api, 0).await;
+    let old_entry = old_feed["entries"][0].clone();
+    let old_cursor = old_entry["cursor"].as_i64().unwrap();
+    let mut old_kids: Vec<_> = old
+        .jwks()
+        .await
+        .keys
+        .into_iter()
+        .map(|k| k.common.key_id)
+        .collect();
+    old_kids.sort();
+    let old_counts = count_tables(&mut old.pool.get().unwrap()).unwrap();
+    let old_audit = list_audit(&mut old.pool.get().unwrap(), None, None, 0, 1000).unwrap();
+    assert!(old_audit.len() >= 2, "the CLI commands were audited");
+
+    // Act
+    let out = old.cli(&["migrate-to", &pg_url], None);
+    let printed = stdout_ok(&out);
+    let copied_pool = tessera::db::open(&DbOptions::new(&pg_url, 1).unwrap()).unwrap();
+    let new_counts = count_tables(&mut copied_pool.get().unwrap()).unwrap();
+    let new_audit = list_audit(&mut copied_pool.get().unwrap(), None, None, 0, 1000).unwrap();
+    let new = spawn_app_on(Arc::new(pg), |_| {}).await;
+
+    // Assert: every table has the same rows, the audit log the same ids.
+    assert_eq!(new_counts, old_counts);
+    for c in &old_counts {
+        assert!(
+            printed.lines().any(|l| l
+                .split_whitespace()
+                .take(2)
+                .eq([c.table, &c.rows.to_string()])),
+            "{} not reported in {printed}",
+            c.table
+        );
+    }
+    let ids = |rows: &[tessera::db::audit::AuditRow]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(&new_audit), ids(&old_audit));
+    // The user signs in with the same password; the old refresh token refreshes.
+    let fresh = sign_in(&new, "openid").await;
+    assert!(fresh["access_token"].is_string(), "{fresh}");
+    let refreshed = new.refresh("spa", &refresh_token).await;
+    assert_eq!(
+        refreshed.status(),
+        200,
+        "{}",
+        refreshed.text().await.unwrap()
+    );
+    // The client secret still works and the signing keys are the same.
+    new.client_credentials_token("api", &api_secret).await;
+    let mut new_kids: Vec<_> = new
+        .jwks()
+        .await
+        .keys
+        .into_iter()
+        .map(|k| k.common.key_id)
+        .collect();
+    new_kids.sort();
+    assert_eq!(new_kids, old_kids);
+    // The feed keeps its entry and cursor; a new entry gets a later one.
+    let new_feed = new.feed(api, 0).await;
+    assert_eq!(new_feed["entries"][0], old_entry, "{new_feed}");
+    let revoked = new
+        .post_form(
+            "/revoke",
+            &[
+                ("token", fresh["access_token"].as_str().unwrap()),
+                ("client_id", "spa"),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status(), 200);
+    let later: Value = new.feed(api, old_cursor).await;
+    assert!(
+        later["entries"][0]["cursor"].as_i64().unwrap() > old_cursor,
+        "{later}"
+    );
+
+    // A second copy into the now non-empty database is refused.
+    let again = old.cli(&["migrate-to", &pg_url], None);
+    let err = stderr_of(&again);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("not empty"), "{err}");
+    // So is a target that is not PostgreSQL, or the source itself.
+    for target in ["./elsewhere.db", "postgres://u:hunter2@/db"] {
+        let out = old.cli(&["migrate-to", target], None);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    assert!(!std::path::Path::new("./elsewhere.db").exists());
+    let same = run_cli(&new.settings, &["migrate-to", &pg_url], None);
+    assert!(
+        stderr_of(&same).contains("already names"),
+        "{}",
+        stderr_of(&same)
+    );
+}

@@ -1,0 +1,165 @@
+//! One full-row struct per table for [`super::copy_database`]: every
+//! column, fields in `schema.rs` order (a unit test checks that each selects
+//! exactly its table's columns). No `Debug`: rows hold password hashes,
+//! private keys and secrets.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    audit_log, auth_codes, clients, consents, feed_counters, login_throttle, refresh_tokens,
+    revocation_events, revoked_access_tokens, server_secrets, sessions, signing_keys, users,
+};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub(super) struct UserCopy {
+    pub(super) id: i32,
+    pub(super) subject: String,
+    pub(super) username: String,
+    pub(super) password_hash: String,
+    pub(super) email: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) is_admin: bool,
+    pub(super) disabled: bool,
+    pub(super) created_at: i64,
+    pub(super) roles: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+pub(super) struct ClientCopy {
+    pub(super) client_id: String,
+    pub(super) name: String,
+    pub(super) secret_hash: Option<Vec<u8>>,
+    pub(super) redirect_uris: String,
+    pub(super) post_logout_redirect_uris: String,
+    pub(super) grant_types: String,
+    pub(super) scopes: String,
+    pub(super) created_at: i64,
+    pub(super) consent_required: bool,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys)]
+pub(super) struct SigningKeyCopy {
+    pub(super) kid: String,
+    pub(super) private_key_der: Vec<u8>,
+    pub(super) created_at: i64,
+    pub(super) activates_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = server_secrets)]
+pub(super) struct ServerSecretCopy {
+    pub(super) name: String,
+    pub(super) value: Vec<u8>,
+    pub(super) created_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub(super) struct SessionCopy {
+    pub(super) id: i32,
+    pub(super) sid: String,
+    pub(super) token_hash: Vec<u8>,
+    pub(super) user_id: i32,
+    pub(super) auth_time: i64,
+    pub(super) created_at: i64,
+    pub(super) last_seen_at: i64,
+    pub(super) idle_expires_at: i64,
+    pub(super) absolute_expires_at: i64,
+    pub(super) ip: String,
+    pub(super) user_agent: String,
+    pub(super) ended_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_codes)]
+pub(super) struct AuthCodeCopy {
+    pub(super) code_hash: Vec<u8>,
+    pub(super) client_id: String,
+    pub(super) session_id: i32,
+    pub(super) redirect_uri: String,
+    pub(super) code_challenge: Option<String>,
+    pub(super) nonce: Option<String>,
+    pub(super) scope: String,
+    pub(super) created_at: i64,
+    pub(super) expires_at: i64,
+    pub(super) used_at: Option<i64>,
+    pub(super) access_jti: Option<String>,
+    pub(super) access_expires_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub(super) struct RefreshTokenCopy {
+    pub(super) id: i32,
+    pub(super) token_hash: Vec<u8>,
+    pub(super) client_id: String,
+    pub(super) user_id: i32,
+    pub(super) session_id: Option<i32>,
+    pub(super) code_hash: Option<Vec<u8>>,
+    pub(super) scope: String,
+    pub(super) offline: bool,
+    pub(super) created_at: i64,
+    pub(super) expires_at: i64,
+    pub(super) revoked_at: Option<i64>,
+    pub(super) family_id: String,
+    pub(super) spent_at: Option<i64>,
+    pub(super) idle_expires_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = revoked_access_tokens)]
+pub(super) struct RevokedAccessTokenCopy {
+    pub(super) jti: String,
+    pub(super) expires_at: i64,
+    pub(super) revoked_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = feed_counters)]
+pub(super) struct FeedCounterCopy {
+    pub(super) name: String,
+    pub(super) last_id: i32,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = revocation_events)]
+pub(super) struct RevocationEventCopy {
+    pub(super) id: i32,
+    pub(super) kind: String,
+    pub(super) value: String,
+    pub(super) relevant_until: i64,
+    pub(super) created_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+pub(super) struct ConsentCopy {
+    pub(super) user_id: i32,
+    pub(super) client_id: String,
+    pub(super) scope: String,
+    pub(super) granted_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = login_throttle)]
+pub(super) struct ThrottleCopy {
+    pub(super) key: String,
+    pub(super) failures: i32,
+    pub(super) last_failure_at: i64,
+    pub(super) locked_until: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_log)]
+pub(super) struct AuditCopy {
+    pub(super) id: i32,
+    pub(super) at: i64,
+    pub(super) actor: String,
+    pub(super) action: String,
+    pub(super) target: String,
+    pub(super) detail: String,
+    pub(super) ip: String,
+}
