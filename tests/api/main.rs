@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod discovery;
 mod helpers;
+mod instances;
 mod keys;
 mod login;
 mod logout;
