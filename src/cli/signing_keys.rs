@@ -26,7 +26,9 @@ pub enum KeysCommand {
     /// Remove a key from the JWKS at once; no token it signed verifies again.
     /// Refuses the key signing now (rotate with --now first).
     Revoke {
-        /// The key's `kid`, as `keys list` shows it.
+        /// The key's `kid`, as `keys list` shows it. A thumbprint can start
+        /// with `-`, so values that look like options are taken as the kid.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -109,4 +111,21 @@ pub(super) fn keys_command(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use super::KeysCommand;
+
+    #[test]
+    fn a_kid_starting_with_a_hyphen_is_a_kid_not_an_option() {
+        let cli = Cli::try_parse_from(["tessera", "keys", "revoke", "-Ab3_x"]).unwrap();
+        match cli.command {
+            Command::Keys(KeysCommand::Revoke { kid }) => assert_eq!(kid, "-Ab3_x"),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
 }
