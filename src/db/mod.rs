@@ -30,7 +30,7 @@ use diesel::result::DatabaseErrorKind;
 
 pub use diesel::result::Error as QueryError;
 pub use pool::{DbOptions, DbPool, DbTarget, open};
-pub use transaction::immediate;
+pub use transaction::{immediate, with_row_locks};
 
 /// A connection to whichever backend the database URL names.
 #[derive(diesel::MultiConnection)]

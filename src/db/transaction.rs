@@ -4,7 +4,9 @@
 //! SQLite: `BEGIN IMMEDIATE` takes the single write lock up front.
 //! PostgreSQL: `SERIALIZABLE` isolation gives the same guarantee (the outcome
 //! equals some one-at-a-time order), at the price of aborting one side of a
-//! conflict; the aborted attempt is run again from the start.
+//! conflict; the aborted attempt is run again from the start. A step whose
+//! check is a conditional write can use [`with_row_locks`] instead, which
+//! PostgreSQL runs without serialisable's bookkeeping and false conflicts.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -52,7 +54,30 @@ pub(super) fn watch_serialization_failures(conn: &mut diesel::PgConnection) {
 /// a savepoint of that one, so steps that are each atomic can be composed
 /// into one atomic step. On PostgreSQL `f` may run more than once: it must
 /// not have effects outside the database.
-pub fn immediate<T, E, F>(conn: &mut Conn, mut f: F) -> Result<T, E>
+pub fn immediate<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnMut(&mut Conn) -> Result<T, E>,
+    E: From<QueryError>,
+{
+    run(conn, "BEGIN ISOLATION LEVEL SERIALIZABLE", f)
+}
+
+/// Runs `f` as one transaction whose correctness rests on conditional
+/// writes (`UPDATE ... WHERE <expected state>`, checking the row count), not
+/// on isolation. On SQLite it is [`immediate`]. On PostgreSQL it runs at
+/// READ COMMITTED: a conditional UPDATE waits for a concurrent writer of the
+/// same row and re-checks its condition against the committed row, and each
+/// later statement sees what that writer committed. Cheaper than
+/// SERIALIZABLE and never aborted for a conflict on rows it does not write.
+pub fn with_row_locks<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnMut(&mut Conn) -> Result<T, E>,
+    E: From<QueryError>,
+{
+    run(conn, "BEGIN ISOLATION LEVEL READ COMMITTED", f)
+}
+
+fn run<T, E, F>(conn: &mut Conn, postgres_begin: &str, mut f: F) -> Result<T, E>
 where
     F: FnMut(&mut Conn) -> Result<T, E>,
     E: From<QueryError>,
@@ -65,7 +90,7 @@ where
     }
     let begin = match conn {
         Conn::Sqlite(_) => "BEGIN IMMEDIATE",
-        Conn::Postgres(_) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        Conn::Postgres(_) => postgres_begin,
     };
     let started = Instant::now();
     let mut attempt = 0u32;

@@ -154,8 +154,9 @@ pub fn exchange(
         .map(Scope::parse)
         .transpose()
         .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+    // The spend is a conditional UPDATE; a lost race is judged again below.
     let outcome = with_busy_retry(|| {
-        crate::db::immediate(conn, |conn| {
+        crate::db::with_row_locks(conn, |conn| {
             rotate(
                 conn,
                 policy,
@@ -298,7 +299,12 @@ fn rotate(
         return Err(invalid("the sign-in session has ended"));
     }
     if refresh_tokens::update_refresh_token_spent(conn, row.id, now)? == 0 {
-        return Ok(Outcome::Reused);
+        // A concurrent request spent it first and has committed (the UPDATE
+        // waited for it): this is a second use of a spent token. The row is
+        // spent now, so the second look cannot come back here.
+        return rotate(
+            conn, policy, client_id, presented, successor, requested, now,
+        );
     }
     refresh_tokens::insert_refresh_token(
         conn,
