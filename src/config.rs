@@ -61,6 +61,11 @@ pub struct Settings {
     pub refresh_reuse_grace: i64,
     /// How often expired codes, tokens, sessions and feed entries are purged.
     pub housekeeping_interval: i64,
+    /// On SIGTERM or SIGINT: seconds `/readyz` answers 503 while requests are
+    /// still served, so a load balancer stops sending new ones first.
+    pub shutdown_drain: i64,
+    /// Then the longest wait for requests in flight to finish.
+    pub shutdown_timeout: i64,
 }
 
 impl Default for Settings {
@@ -84,6 +89,8 @@ impl Default for Settings {
             refresh_token_idle_ttl: 14 * 86_400,
             refresh_reuse_grace: 0,
             housekeeping_interval: 300,
+            shutdown_drain: 2,
+            shutdown_timeout: 10,
         }
     }
 }
@@ -183,7 +190,7 @@ impl Settings {
         }
         self.bind_addr()?;
         DbTarget::parse(&self.database).map_err(|m| err(env_name("database"), m))?;
-        let ranges: [(&str, i64, i64, i64); 13] = [
+        let ranges: [(&str, i64, i64, i64); 15] = [
             (
                 "database_connect_timeout",
                 self.database_connect_timeout,
@@ -222,6 +229,8 @@ impl Settings {
             ("key_rotation_days", self.key_rotation_days, 1, 3650),
             ("key_check_interval", self.key_check_interval, 1, 3600),
             ("client_cache_ttl", self.client_cache_ttl, 0, 60),
+            ("shutdown_drain", self.shutdown_drain, 0, 300),
+            ("shutdown_timeout", self.shutdown_timeout, 1, 600),
         ];
         for (key, value, min, max) in ranges {
             if !(min..=max).contains(&value) {

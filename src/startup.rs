@@ -8,6 +8,8 @@ use actix_web::dev::Server;
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
 
 use crate::config::{Settings, env_name};
 use crate::db::{self, DbPool};
@@ -18,7 +20,7 @@ use crate::domain::flows::refresh::RotationKey;
 use crate::domain::housekeeping;
 use crate::domain::keys::{self, KeyStore, provider};
 use crate::routes;
-use crate::state::AppState;
+use crate::state::{AppState, Stopping};
 
 /// A built server, bound to its port but not yet running.
 pub struct Application {
@@ -68,6 +70,7 @@ impl Application {
             keys: Arc::new(keys),
             clock,
             rotation,
+            stopping: Stopping::default(),
         };
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
@@ -80,7 +83,9 @@ impl Application {
                 .app_data(data.clone())
                 .configure(routes::configure)
         })
-        .shutdown_timeout(5)
+        // Signals are ours: a shutdown first drains through /readyz.
+        .disable_signals()
+        .shutdown_timeout(state.settings.shutdown_timeout.max(1) as u64)
         .listen(listener)
         .context("Failed to listen")?
         .run();
@@ -102,14 +107,97 @@ impl Application {
         self.initial_admin.as_ref()
     }
 
-    /// Serves requests, and keeps the key set current, until the server stops.
+    /// Serves requests, and keeps the key set current, until the server is
+    /// stopped (tests run servers this way; they never get a signal).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let maintenance = tokio::spawn(key_maintenance(self.state.clone()));
-        let purging = tokio::spawn(housekeeping(self.state.clone()));
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully (see
+    /// [`Application::run_until`]); a second signal stops at once.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        // Watched from now on, so the second signal is not the first again.
+        let mut signals = ShutdownSignals::watch();
+        let first = async move {
+            signals.next().await;
+            tokio::spawn(async move {
+                signals.next().await;
+                log::warn!("second signal: stopping at once");
+                handle.stop(false).await;
+            });
+        };
+        self.run_until(first).await
+    }
+
+    /// Serves until `shutdown` resolves. Then `/readyz` answers 503 for
+    /// `shutdown_drain` seconds while requests are still served, so a load
+    /// balancer moves new requests elsewhere; the listener closes; requests
+    /// in flight get up to `shutdown_timeout` seconds; background tasks
+    /// finish their current run; the pool closes as the state is dropped.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tasks, stopped) = watch::channel(false);
+        let tasks = [
+            tokio::spawn(key_maintenance(self.state.clone(), stopped.clone())),
+            tokio::spawn(housekeeping(self.state.clone(), stopped)),
+        ];
+        let (state, server) = (self.state.clone(), self.server.handle());
+        let draining = tokio::spawn(async move {
+            shutdown.await;
+            state.stopping.start();
+            let drain = state.settings.shutdown_drain.max(0) as u64;
+            log::info!(
+                "shutting down: /readyz answers 503; serving {drain}s more, then finishing requests in flight"
+            );
+            tokio::time::sleep(Duration::from_secs(drain)).await;
+            server.stop(true).await;
+        });
         let result = self.server.await.context("Server failed");
-        maintenance.abort();
-        purging.abort();
+        draining.abort();
+        let _ = stop_tasks.send(true);
+        let wait = Duration::from_secs(self.state.settings.shutdown_timeout.max(1) as u64);
+        for task in tasks {
+            if tokio::time::timeout(wait, task).await.is_err() {
+                log::warn!("a background task did not finish within shutdown_timeout");
+            }
+        }
+        log::info!("stopped");
         result
+    }
+}
+
+/// SIGTERM and SIGINT, watched from creation on.
+struct ShutdownSignals(Option<(Signal, Signal)>);
+
+impl ShutdownSignals {
+    fn watch() -> Self {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => ShutdownSignals(Some((term, int))),
+            (Err(e), _) | (_, Err(e)) => {
+                log::error!("cannot watch for shutdown signals: {e}");
+                ShutdownSignals(None)
+            }
+        }
+    }
+
+    /// The next SIGTERM or SIGINT; never, if they cannot be watched (the
+    /// process then ends the way it would without a handler).
+    async fn next(&mut self) {
+        match &mut self.0 {
+            Some((term, int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -122,12 +210,15 @@ fn access_log() -> Logger {
 
 /// Periodically rotates keys when due and reloads them, so a rotation made
 /// by the CLI reaches the running server without a restart.
-async fn key_maintenance(state: AppState) {
+async fn key_maintenance(state: AppState, mut stopped: watch::Receiver<bool>) {
     let period = Duration::from_secs(state.settings.key_check_interval.max(1) as u64);
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
         let s = state.clone();
         let outcome =
             tokio::task::spawn_blocking(move || refresh_keys(&s.pool, &s.keys, &s.clock)).await;
@@ -141,12 +232,15 @@ async fn key_maintenance(state: AppState) {
 
 /// Periodically purges expired codes, tokens, sessions and feed entries.
 /// Each batch is its own short transaction, so requests interleave.
-async fn housekeeping(state: AppState) {
+async fn housekeeping(state: AppState, mut stopped: watch::Receiver<bool>) {
     let period = Duration::from_secs(state.settings.housekeeping_interval.max(1) as u64);
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
         let s = state.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let mut conn = s.pool.get().context("Failed to check out a connection")?;

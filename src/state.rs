@@ -1,6 +1,7 @@
 //! The state every request handler shares.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -20,4 +21,20 @@ pub struct AppState {
     pub rotation: RotationKey,
     /// Registrations for the `client_credentials` path of `/token`.
     pub clients: Arc<ClientCache>,
+    /// Set when a shutdown starts: `/readyz` answers 503 from then on.
+    pub stopping: Stopping,
+}
+
+/// Whether this server has started to shut down.
+#[derive(Clone, Default)]
+pub struct Stopping(Arc<AtomicBool>);
+
+impl Stopping {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }

@@ -97,7 +97,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("  password: {}", admin.password);
         }
         println!("Tessera is serving {issuer} on port {}", app.port());
-        app.run_until_stopped().await
+        app.run_until_signal().await
     })
 }
 

@@ -29,7 +29,7 @@ use diesel::connection::SimpleConnection;
 use diesel::result::DatabaseErrorKind;
 
 pub use diesel::result::Error as QueryError;
-pub use pool::{DbOptions, DbPool, DbTarget, open};
+pub use pool::{DbOptions, DbPool, DbTarget, is_migrated, open};
 pub use transaction::{immediate, with_row_locks};
 
 /// A connection to whichever backend the database URL names.

@@ -209,6 +209,17 @@ fn one_line(e: &dyn std::fmt::Display) -> String {
 }
 
 /// Applies every embedded migration that has not run yet.
+/// True when every embedded migration has been applied to this database.
+pub fn is_migrated(conn: &mut Conn) -> Result<bool, DbError> {
+    let pending = match conn {
+        Conn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        Conn::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    pending
+        .map(|p| !p)
+        .map_err(|e| DbError::Migration(e.to_string()))
+}
+
 pub fn migrate(conn: &mut Conn) -> Result<usize, DbError> {
     let failed = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
     match conn {

@@ -105,6 +105,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(health::healthz_get))
             .default_service(method_not_allowed("GET")),
     )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(health::readyz_get))
+            .default_service(method_not_allowed("GET")),
+    )
     .configure(admin::configure)
     .default_service(web::to(responses::not_found));
 }

@@ -109,6 +109,17 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
+async fn readyz_answers_ready_with_a_migrated_database_and_a_signing_key() {
+    let app = spawn_app().await;
+
+    let (status, headers, body) = app.get_json("/readyz").await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ready");
+    assert_eq!(headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
 async fn unknown_routes_and_wrong_methods_get_json_errors() {
     // Arrange
     let app = spawn_app().await;

@@ -20,6 +20,7 @@ mod posts_browser;
 mod refresh;
 mod revocation;
 mod roles;
+mod shutdown;
 mod test_db;
 mod token;
 mod userinfo;

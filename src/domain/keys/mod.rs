@@ -174,6 +174,13 @@ impl KeyStore {
         Ok((token, key.schedule.kid.clone()))
     }
 
+    /// True when a key is active at `now`, so tokens can be signed.
+    pub fn can_sign(&self, now: i64) -> bool {
+        self.snapshot().is_ok_and(|keys| {
+            schedule::active_position(keys.iter().map(|k| &k.schedule), now).is_some()
+        })
+    }
+
     /// The public key with this `kid`, if it is published at `now`. Only
     /// published keys verify, so a deleted or unknown key never does.
     pub fn decoding_key(&self, kid: &str, now: i64) -> Result<Option<DecodingKey>, KeyError> {

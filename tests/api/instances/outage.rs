@@ -102,6 +102,8 @@ async fn an_instance_cut_off_from_the_database_answers_503_quickly_and_recovers(
         tokens.push((status_json(res).await, retry_after, start.elapsed()));
     }
     let b_meanwhile = b.client_credentials_token("svc", &secret).await;
+    let (a_ready, _, a_why) = within_10s("/readyz", a.get_json("/readyz")).await;
+    let (b_ready, _, _) = b.get_json("/readyz").await;
 
     // Assert
     for (status, took) in &health {
@@ -115,6 +117,9 @@ async fn an_instance_cut_off_from_the_database_answers_503_quickly_and_recovers(
         assert!(*took < Duration::from_secs(5), "{tokens:?}");
     }
     assert!(!b_meanwhile.is_empty(), "B, still connected, keeps working");
+    assert_eq!(a_ready, 503);
+    assert_eq!(a_why["reason"], "database unavailable");
+    assert_eq!(b_ready, 200);
 
     // Act: the database comes back.
     proxy.set_down(false);
