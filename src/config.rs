@@ -14,6 +14,7 @@ use crate::domain::flows::refresh::RefreshPolicy;
 use crate::domain::keys::KeyTiming;
 use crate::domain::session::SessionPolicy;
 use crate::domain::tokens::TokenPolicy;
+use crate::logging::LogFormat;
 
 /// Every setting of the server. Durations are in seconds.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +67,8 @@ pub struct Settings {
     pub shutdown_drain: i64,
     /// Then the longest wait for requests in flight to finish.
     pub shutdown_timeout: i64,
+    /// `text` or `json` (one object per line).
+    pub log_format: String,
 }
 
 impl Default for Settings {
@@ -91,6 +94,7 @@ impl Default for Settings {
             housekeeping_interval: 300,
             shutdown_drain: 2,
             shutdown_timeout: 10,
+            log_format: "text".into(),
         }
     }
 }
@@ -189,6 +193,8 @@ impl Settings {
             return Err(err(env_name("issuer"), "must not have a query or fragment"));
         }
         self.bind_addr()?;
+        LogFormat::parse(&self.log_format)
+            .ok_or_else(|| err(env_name("log_format"), "must be text or json"))?;
         DbTarget::parse(&self.database).map_err(|m| err(env_name("database"), m))?;
         let ranges: [(&str, i64, i64, i64); 15] = [
             (
@@ -247,6 +253,11 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// How log lines are written.
+    pub fn log_format(&self) -> LogFormat {
+        LogFormat::parse(&self.log_format).unwrap_or(LogFormat::Text)
     }
 
     /// The listen address.

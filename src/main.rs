@@ -1,4 +1,4 @@
-//! The `tessera` binary: parse the command line, start logging, dispatch.
+//! The `tessera` binary: parse the command line, dispatch, report errors.
 
 use clap::Parser;
 use clap::error::ErrorKind;
@@ -35,7 +35,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Logging starts inside `run`, once the settings name its format.
     if let Err(e) = cli::run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Condition, Logger};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -20,6 +20,7 @@ use crate::domain::flows::refresh::RotationKey;
 use crate::domain::housekeeping;
 use crate::domain::keys::{self, KeyStore, provider};
 use crate::routes;
+use crate::routes::request_log::request_log;
 use crate::state::{AppState, Stopping};
 
 /// A built server, bound to its port but not yet running.
@@ -74,12 +75,9 @@ impl Application {
         };
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
-        // The logger formats its line before the log level is consulted.
-        let access_log_enabled =
-            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(Condition::new(access_log_enabled, access_log()))
+                .wrap(from_fn(request_log))
                 .app_data(data.clone())
                 .configure(routes::configure)
         })
@@ -199,13 +197,6 @@ impl ShutdownSignals {
             None => std::future::pending().await,
         }
     }
-}
-
-/// One access-log line per request: method, path (never the query string,
-/// which can carry codes or ID tokens), status, size and duration.
-fn access_log() -> Logger {
-    Logger::new(r#"%a "%{METHOD}xi %U" %s %b %Dms"#)
-        .custom_request_replace("METHOD", |req| req.method().to_string())
 }
 
 /// Periodically rotates keys when due and reloads them, so a rotation made

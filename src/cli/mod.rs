@@ -60,6 +60,7 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
+    crate::logging::init(settings.log_format());
     match cli.command {
         Command::Serve => serve(settings),
         Command::Migrate => {

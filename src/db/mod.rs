@@ -151,9 +151,12 @@ where
     E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
+    let request_id = crate::logging::current_request_id();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(DbError::Pool)?;
-        f(&mut conn)
+        crate::logging::with_request_id(request_id, || {
+            let mut conn = pool.get().map_err(DbError::Pool)?;
+            f(&mut conn)
+        })
     })
     .await
     .map_err(|_| E::from(DbError::Cancelled))?

@@ -13,6 +13,7 @@ pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod pages;
+pub mod request_log;
 pub mod responses;
 pub mod revocation_feed;
 pub mod revoke;

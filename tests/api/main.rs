@@ -16,6 +16,7 @@ mod instances;
 mod keys;
 mod login;
 mod logout;
+mod logs;
 mod posts_browser;
 mod refresh;
 mod revocation;

@@ -18,23 +18,22 @@ const DRAIN: u64 = 2;
 const SECRET: &str = "a-chosen-secret-that-is-long-enough-0123456789";
 
 /// A running `tessera serve` process.
-struct Server {
-    child: Child,
-    port: u16,
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
     /// Everything it has written to stderr, read as it comes so the pipe
     /// never fills up and blocks the server.
-    stderr: std::thread::JoinHandle<String>,
+    pub stderr: std::thread::JoinHandle<String>,
 }
 
-/// Starts `tessera serve` on a free port.
-fn start_server(db: &TestDb) -> Server {
+/// Starts `tessera serve` on a free port with `env` added to its environment.
+pub fn start_server(db: &TestDb, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("serve")
         .env("TESSERA_DATABASE", &db.url)
         .env("TESSERA_BIND", "127.0.0.1:0")
-        .env("TESSERA_SHUTDOWN_DRAIN", DRAIN.to_string())
-        .env("TESSERA_SHUTDOWN_TIMEOUT", "10")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -81,7 +80,7 @@ fn slow_token_request(port: u16, pause: Duration) -> std::io::Result<String> {
     Ok(response)
 }
 
-fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+pub fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     while start.elapsed() < within {
         if let Some(status) = child.try_wait().unwrap() {
@@ -101,7 +100,13 @@ async fn sigterm_drains_through_readyz_finishes_requests_in_flight_and_exits_zer
         mut child,
         port,
         stderr,
-    } = start_server(&db);
+    } = start_server(
+        &db,
+        &[
+            ("TESSERA_SHUTDOWN_DRAIN", &DRAIN.to_string()),
+            ("TESSERA_SHUTDOWN_TIMEOUT", "10"),
+        ],
+    );
     let settings = Settings {
         database: db.url.clone(),
         ..Settings::default()
