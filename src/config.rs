@@ -69,6 +69,8 @@ pub struct Settings {
     pub shutdown_timeout: i64,
     /// `text` or `json` (one object per line).
     pub log_format: String,
+    /// Bearer token that `GET /metrics` requires; empty: no `/metrics`.
+    pub metrics_token: String,
 }
 
 impl Default for Settings {
@@ -95,6 +97,7 @@ impl Default for Settings {
             shutdown_drain: 2,
             shutdown_timeout: 10,
             log_format: "text".into(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -104,6 +107,9 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut shown = self.clone();
         shown.database = self.database_redacted();
+        if !shown.metrics_token.is_empty() {
+            shown.metrics_token = "***".into();
+        }
         match toml::Table::try_from(shown) {
             Ok(table) => write!(f, "Settings {table:?}"),
             Err(_) => f.write_str("Settings { .. }"),
@@ -195,6 +201,12 @@ impl Settings {
         self.bind_addr()?;
         LogFormat::parse(&self.log_format)
             .ok_or_else(|| err(env_name("log_format"), "must be text or json"))?;
+        if !self.metrics_token.is_empty() && self.metrics_token.len() < 32 {
+            return Err(err(
+                env_name("metrics_token"),
+                "must be empty (no /metrics) or at least 32 characters",
+            ));
+        }
         DbTarget::parse(&self.database).map_err(|m| err(env_name("database"), m))?;
         let ranges: [(&str, i64, i64, i64); 15] = [
             (

@@ -213,6 +213,7 @@ async fn key_maintenance(state: AppState, mut stopped: watch::Receiver<bool>) {
         let s = state.clone();
         let outcome =
             tokio::task::spawn_blocking(move || refresh_keys(&s.pool, &s.keys, &s.clock)).await;
+        crate::metrics::job("key_check", matches!(outcome, Ok(Ok(()))));
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(e)) => log::error!("key maintenance failed: {e:#}"),
@@ -238,6 +239,7 @@ async fn housekeeping(state: AppState, mut stopped: watch::Receiver<bool>) {
             housekeeping::purge(&mut conn, s.clock.now()).context("Failed to purge")
         })
         .await;
+        crate::metrics::job("housekeeping", matches!(outcome, Ok(Ok(_))));
         match outcome {
             Ok(Ok(p)) if p != housekeeping::Purged::default() => {
                 log::info!("housekeeping purged {p:?}")

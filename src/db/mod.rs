@@ -154,7 +154,10 @@ where
     let request_id = crate::logging::current_request_id();
     actix_web::web::block(move || {
         crate::logging::with_request_id(request_id, || {
-            let mut conn = pool.get().map_err(DbError::Pool)?;
+            let waited = std::time::Instant::now();
+            let conn = pool.get();
+            crate::metrics::pool_wait(waited.elapsed().as_secs_f64());
+            let mut conn = conn.map_err(DbError::Pool)?;
             f(&mut conn)
         })
     })

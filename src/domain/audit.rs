@@ -44,6 +44,7 @@ pub fn record(
             ip: actor.ip,
         },
     )
+    .inspect(|()| crate::metrics::event(action))
     .inspect_err(|e| log::error!("audit log write failed for {action}: {e}"))
 }
 

@@ -12,6 +12,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod logout;
+pub mod metrics;
 pub mod pages;
 pub mod request_log;
 pub mod responses;
@@ -104,6 +105,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/healthz")
             .route(web::get().to(health::healthz_get))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics::metrics_get))
             .default_service(method_not_allowed("GET")),
     )
     .service(

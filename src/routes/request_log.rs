@@ -40,6 +40,12 @@ pub async fn request_log(
         if let Ok(value) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(X_REQUEST_ID, value);
         }
+        let route = res.request().match_pattern();
+        crate::metrics::request(
+            route.as_deref().unwrap_or("unmatched"),
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
         let size = match res.response().body().size() {
             BodySize::Sized(n) => n.to_string(),
             _ => "-".into(),

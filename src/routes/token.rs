@@ -83,6 +83,7 @@ pub async fn token_post(
         }
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
+    crate::metrics::token_issued(&grant_type);
     Ok(no_store_json(&response))
 }
 

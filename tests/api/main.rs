@@ -17,6 +17,7 @@ mod keys;
 mod login;
 mod logout;
 mod logs;
+mod metrics;
 mod posts_browser;
 mod refresh;
 mod revocation;

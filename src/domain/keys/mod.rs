@@ -174,6 +174,13 @@ impl KeyStore {
         Ok((token, key.schedule.kid.clone()))
     }
 
+    /// Seconds the key active at `now` has been signing, if one is.
+    pub fn active_key_age(&self, now: i64) -> Option<i64> {
+        let keys = self.snapshot().ok()?;
+        let i = schedule::active_position(keys.iter().map(|k| &k.schedule), now)?;
+        Some(now - keys[i].schedule.activates_at)
+    }
+
     /// True when a key is active at `now`, so tokens can be signed.
     pub fn can_sign(&self, now: i64) -> bool {
         self.snapshot().is_ok_and(|keys| {
