@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{DbOptions, DbTarget};
 
+use crate::domain::at_rest::{SealError, Sealer};
 use crate::domain::flows::refresh::RefreshPolicy;
 use crate::domain::keys::KeyTiming;
 use crate::domain::session::SessionPolicy;
@@ -71,6 +72,9 @@ pub struct Settings {
     pub log_format: String,
     /// Bearer token that `GET /metrics` requires; empty: no `/metrics`.
     pub metrics_token: String,
+    /// A file holding the 32-byte key (raw, or 64 hex digits) that encrypts
+    /// signing keys and server secrets in the database; empty: unencrypted.
+    pub secret_key_file: String,
 }
 
 impl Default for Settings {
@@ -98,6 +102,7 @@ impl Default for Settings {
             shutdown_timeout: 10,
             log_format: "text".into(),
             metrics_token: String::new(),
+            secret_key_file: String::new(),
         }
     }
 }
@@ -183,6 +188,14 @@ impl Settings {
             .map_err(|e: toml::de::Error| err("settings", e.message().to_owned()))?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// How secrets are stored: sealed under the key in `secret_key_file`, if set.
+    pub fn sealer(&self) -> Result<Sealer, SealError> {
+        if self.secret_key_file.is_empty() {
+            return Ok(Sealer::plaintext());
+        }
+        Sealer::from_key_file(Path::new(&self.secret_key_file))
     }
 
     /// Checks every value, naming the variable of the first bad one.

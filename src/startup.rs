@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::config::{Settings, env_name};
 use crate::db::{self, DbPool};
+use crate::domain::at_rest::{self, Protection};
 use crate::domain::bootstrap::{self, InitialAdmin};
 use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
@@ -51,14 +52,17 @@ impl Application {
         let timing = settings.key_timing();
         let options = settings.db_options()?;
         let now = clock.now();
+        let sealer = settings.sealer()?;
         let (pool, initial_admin, keys, rotation) = tokio::task::spawn_blocking(move || {
             let pool = db::open(&options).with_context(|| env_name("database"))?;
             let mut conn = pool.get().context("Failed to check out a connection")?;
-            let admin = bootstrap::ensure_ready(&mut conn, &timing, now)
+            report_protection(at_rest::prepare(&mut conn, &sealer, now)?);
+            let admin = bootstrap::ensure_ready(&mut conn, &timing, &sealer, now)
                 .context("Failed to prepare the first start")?;
-            let keys = KeyStore::load(&mut conn, timing).context("Failed to load signing keys")?;
-            let rotation = RotationKey::load_or_create(&mut conn, now)
+            let rotation = RotationKey::load_or_create(&mut conn, &sealer, now)
                 .context("Failed to load the refresh rotation key")?;
+            let keys =
+                KeyStore::load(&mut conn, timing, sealer).context("Failed to load signing keys")?;
             anyhow::Ok((pool, admin, keys, rotation))
         })
         .await
@@ -253,7 +257,21 @@ async fn housekeeping(state: AppState, mut stopped: watch::Receiver<bool>) {
 
 fn refresh_keys(pool: &DbPool, store: &KeyStore, clock: &Clock) -> anyhow::Result<()> {
     let mut conn = pool.get().context("Failed to check out a connection")?;
-    keys::maintain(&mut conn, &store.timing(), clock.now()).context("Failed to maintain keys")?;
+    keys::maintain(&mut conn, &store.timing(), store.sealer(), clock.now())
+        .context("Failed to maintain keys")?;
     store.refresh(&mut conn).context("Failed to reload keys")?;
     Ok(())
+}
+
+/// One line on how this start stores secrets; a warning when unencrypted.
+fn report_protection(p: Protection) {
+    match p {
+        Protection::Unprotected => log::warn!(
+            "no secret_key_file is configured: signing keys and server secrets are stored unencrypted, so a copy of the database can mint tokens"
+        ),
+        Protection::Sealed => log::info!("secrets at rest are encrypted"),
+        Protection::SealedNow(n) => {
+            log::info!("secrets at rest are encrypted; encrypted {n} stored secret(s) now")
+        }
+    }
 }

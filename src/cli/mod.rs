@@ -3,6 +3,7 @@
 
 mod clients;
 mod migrate_to;
+mod secrets;
 mod signing_keys;
 mod users;
 
@@ -14,10 +15,14 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Settings, env_name};
 use crate::db::{self, DbOptions, DbPool};
+use crate::domain::at_rest;
+use crate::domain::clock::Clock;
 use crate::startup::Application;
 
 use clients::client_command;
 pub use clients::{ClientAdd, ClientCommand};
+pub use secrets::SecretsCommand;
+use secrets::secrets_command;
 pub use signing_keys::KeysCommand;
 use signing_keys::keys_command;
 pub use users::UserCommand;
@@ -55,6 +60,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the encryption of secrets at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
 }
 
 /// Runs a parsed command line.
@@ -72,15 +80,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user_command(&open(&settings)?, &settings, cmd),
         Command::Client(cmd) => client_command(&open(&settings)?, &settings, cmd),
         Command::Keys(cmd) => keys_command(&open(&settings)?, &settings, cmd),
+        Command::Secrets(cmd) => secrets_command(&open(&settings)?, &settings, cmd),
     }
 }
 
+/// Opens and migrates the database, and checks the secret key against it
+/// (sealing its secrets first if a key is newly configured).
 fn open(settings: &Settings) -> anyhow::Result<DbPool> {
     let options = DbOptions {
         max_connections: 2,
         ..settings.db_options()?
     };
-    db::open(&options).with_context(|| env_name("database"))
+    let pool = db::open(&options).with_context(|| env_name("database"))?;
+    let sealer = settings.sealer()?;
+    let mut conn = pool.get()?;
+    at_rest::prepare(&mut conn, &sealer, Clock::system().now())?;
+    Ok(pool)
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -66,7 +66,8 @@ pub(super) fn keys_command(
             } else {
                 Activation::AfterPublishWait
             };
-            let rotation = keys::rotate(&mut conn, &timing, now, activation)?;
+            let sealer = settings.sealer()?;
+            let rotation = keys::rotate(&mut conn, &timing, &sealer, now, activation)?;
             let k = rotation.key;
             let how = if immediately {
                 "immediate"

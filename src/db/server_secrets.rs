@@ -31,3 +31,17 @@ pub fn insert_server_secret(
         .on_conflict_do_nothing()
         .execute(c))
 }
+
+/// Every stored secret by name, as stored.
+pub fn list_server_secrets(conn: &mut Conn) -> QueryResult<Vec<(String, Vec<u8>)>> {
+    server_secrets::table
+        .select((server_secrets::name, server_secrets::value))
+        .load(conn)
+}
+
+/// Replaces the stored form of a secret (re-encryption).
+pub fn update_server_secret(conn: &mut Conn, name: &str, value: &[u8]) -> QueryResult<usize> {
+    diesel::update(server_secrets::table.find(name))
+        .set(server_secrets::value.eq(value))
+        .execute(conn)
+}

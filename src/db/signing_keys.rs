@@ -84,3 +84,17 @@ pub fn move_activations(conn: &mut Conn, at: i64, to: i64) -> QueryResult<usize>
         .set(signing_keys::activates_at.eq(to))
         .execute(conn)
 }
+
+/// Every stored kid with its private key, as stored.
+pub fn list_stored_private_keys(conn: &mut Conn) -> QueryResult<Vec<(String, Vec<u8>)>> {
+    signing_keys::table
+        .select((signing_keys::kid, signing_keys::private_key_der))
+        .load(conn)
+}
+
+/// Replaces the stored form of a key's private part (re-encryption).
+pub fn update_private_key(conn: &mut Conn, kid: &str, stored: &[u8]) -> QueryResult<usize> {
+    diesel::update(signing_keys::table.find(kid))
+        .set(signing_keys::private_key_der.eq(stored))
+        .execute(conn)
+}

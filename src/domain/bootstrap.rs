@@ -3,6 +3,7 @@
 
 use crate::db::Conn;
 use crate::db::users;
+use crate::domain::at_rest::Sealer;
 
 use super::keys::{self, KeyError, KeyTiming};
 use super::password;
@@ -35,9 +36,10 @@ pub enum BootstrapError {
 pub fn ensure_ready(
     conn: &mut Conn,
     timing: &KeyTiming,
+    sealer: &Sealer,
     now: i64,
 ) -> Result<Option<InitialAdmin>, BootstrapError> {
-    keys::maintain(conn, timing, now)?;
+    keys::maintain(conn, timing, sealer, now)?;
     let password = password::generate_password();
     let suffix = password::generate_password();
     // One transaction, so instances starting together on an empty database

@@ -1,6 +1,7 @@
 //! OAuth 2.0 / OpenID Connect rules, free of HTTP and HTML.
 
 pub mod admin;
+pub mod at_rest;
 pub mod audit;
 pub mod authorize;
 pub mod bootstrap;

@@ -253,6 +253,7 @@ pub fn run_cli(settings: &Settings, args: &[&str], stdin: Option<&str>) -> Outpu
         .env("TESSERA_ISSUER", &settings.issuer)
         .env("TESSERA_BIND", &settings.bind)
         .env("TESSERA_DATABASE", &settings.database)
+        .env("TESSERA_SECRET_KEY_FILE", &settings.secret_key_file)
         .env("TESSERA_JWKS_MAX_AGE", settings.jwks_max_age.to_string())
         .env(
             "TESSERA_KEY_CHECK_INTERVAL",

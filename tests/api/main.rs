@@ -22,6 +22,7 @@ mod posts_browser;
 mod refresh;
 mod revocation;
 mod roles;
+mod secrets_at_rest;
 mod shutdown;
 mod test_db;
 mod token;

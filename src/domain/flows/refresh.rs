@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::db::refresh_tokens::{self, NewRefreshToken, RefreshTokenRow};
 use crate::db::server_secrets::{find_server_secret, insert_server_secret};
 use crate::db::{Conn, QueryError, sessions, users};
+use crate::domain::at_rest::{SealError, Sealer, server_secret_label};
 use crate::domain::client::{ClientCredentials, GrantType, authenticate_client};
 use crate::domain::error::OAuthError;
 use crate::domain::keys::KeyStore;
@@ -39,11 +40,14 @@ impl std::fmt::Debug for RotationKey {
 }
 
 impl RotationKey {
-    /// Loads the key, creating it on first use.
-    pub fn load_or_create(conn: &mut Conn, now: i64) -> Result<Self, QueryError> {
+    /// Loads the key, creating it on first use; stored sealed by `sealer`.
+    pub fn load_or_create(conn: &mut Conn, sealer: &Sealer, now: i64) -> Result<Self, SealError> {
+        let label = server_secret_label(KEY_NAME);
         // Insert-or-ignore, then read: concurrent first starts agree on one key.
-        insert_server_secret(conn, KEY_NAME, &secret::random_bytes::<32>(), now)?;
-        let bytes = find_server_secret(conn, KEY_NAME)?.ok_or(QueryError::NotFound)?;
+        let fresh = sealer.seal(&label, &secret::random_bytes::<32>())?;
+        insert_server_secret(conn, KEY_NAME, &fresh, now)?;
+        let stored = find_server_secret(conn, KEY_NAME)?.ok_or(QueryError::NotFound)?;
+        let bytes = sealer.open(&label, &stored)?;
         Ok(RotationKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
     }
 

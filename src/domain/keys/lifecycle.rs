@@ -4,9 +4,10 @@
 
 use crate::db::Conn;
 use crate::db::signing_keys::{self, KeySchedule, SigningKeyRow};
+use crate::domain::at_rest::{Sealer, signing_key_label};
 
 use super::KeyError;
-use super::material::{self, KeyMaterial};
+use super::material;
 use super::schedule::{self, KeyState, KeyStatus, KeyTiming};
 
 /// When a new key starts signing.
@@ -33,16 +34,18 @@ pub struct Rotation {
 pub fn rotate(
     conn: &mut Conn,
     timing: &KeyTiming,
+    sealer: &Sealer,
     now: i64,
     activation: Activation,
 ) -> Result<Rotation, KeyError> {
     let m = material::generate()?;
+    let sealed = sealer.seal(&signing_key_label(&m.kid), &m.pkcs8_der)?;
     let rotation = crate::db::immediate(conn, |conn| match activation {
         Activation::AfterPublishWait => Ok(Rotation {
-            key: store_key(conn, &m, now, now + timing.publish_wait)?,
+            key: store_key(conn, &m.kid, &sealed, now, now + timing.publish_wait)?,
             dropped: Vec::new(),
         }),
-        Activation::Immediately => store_immediate(conn, &m, now),
+        Activation::Immediately => store_immediate(conn, &m.kid, &sealed, now),
     })?;
     log::info!(
         "signing key {} created, signs from {}",
@@ -60,20 +63,26 @@ pub fn rotate(
 /// leak was noticed, on the same compromised host), so it is dropped; a key
 /// activated earlier in this same second moves back one second, because
 /// activation times are whole seconds and the newest key must win.
-fn store_immediate(conn: &mut Conn, m: &KeyMaterial, now: i64) -> Result<Rotation, KeyError> {
+fn store_immediate(
+    conn: &mut Conn,
+    kid: &str,
+    sealed: &[u8],
+    now: i64,
+) -> Result<Rotation, KeyError> {
     let dropped = signing_keys::delete_pending_keys(conn, now)?;
     signing_keys::move_activations(conn, now, now - 1)?;
     Ok(Rotation {
-        key: store_key(conn, m, now, now)?,
+        key: store_key(conn, kid, sealed, now, now)?,
         dropped,
     })
 }
 
-/// Stores generated key material. The caller holds the write transaction,
-/// so reading the schedule and inserting are atomic.
+/// Stores a generated key (its private part as sealed). The caller holds
+/// the write transaction, so reading the schedule and inserting are atomic.
 fn store_key(
     conn: &mut Conn,
-    m: &KeyMaterial,
+    kid: &str,
+    sealed: &[u8],
     now: i64,
     requested: i64,
 ) -> Result<KeyStatus, KeyError> {
@@ -81,14 +90,14 @@ fn store_key(
     signing_keys::insert_signing_key(
         conn,
         &SigningKeyRow {
-            kid: m.kid.clone(),
-            private_key_der: m.pkcs8_der.clone(),
+            kid: kid.to_owned(),
+            private_key_der: sealed.to_vec(),
             created_at: now,
             activates_at,
         },
     )?;
     Ok(KeyStatus {
-        kid: m.kid.clone(),
+        kid: kid.to_owned(),
         state: if activates_at <= now {
             KeyState::Active
         } else {
@@ -119,7 +128,12 @@ pub struct Maintenance {
 /// Keeps the key set healthy: creates the first key (active at once, since
 /// no verifier can have cached anything yet), starts a scheduled rotation
 /// when due, and deletes keys no token can need any more.
-pub fn maintain(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Maintenance, KeyError> {
+pub fn maintain(
+    conn: &mut Conn,
+    timing: &KeyTiming,
+    sealer: &Sealer,
+    now: i64,
+) -> Result<Maintenance, KeyError> {
     let schedules = signing_keys::list_key_schedules(conn)?;
     let mut out = Maintenance::default();
     if schedule::rotation_due(&schedules, now, timing) {
@@ -130,12 +144,15 @@ pub fn maintain(conn: &mut Conn, timing: &KeyTiming, now: i64) -> Result<Mainten
         };
         // Re-check inside the write transaction: another process may have rotated meanwhile.
         let m = material::generate()?;
+        let sealed = sealer.seal(&signing_key_label(&m.kid), &m.pkcs8_der)?;
         let created = crate::db::immediate(conn, |conn| -> Result<Option<String>, KeyError> {
             let fresh = signing_keys::list_key_schedules(conn)?;
             if !schedule::rotation_due(&fresh, now, timing) {
                 return Ok(None);
             }
-            Ok(Some(store_key(conn, &m, now, activates_at)?.kid))
+            Ok(Some(
+                store_key(conn, &m.kid, &sealed, now, activates_at)?.kid,
+            ))
         })?;
         if let Some(kid) = &created {
             log::info!("scheduled key rotation: created signing key {kid}");

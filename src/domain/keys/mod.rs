@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::db::signing_keys::{self, KeySchedule, SigningKeyRow};
 use crate::db::{Conn, DbError};
+use crate::domain::at_rest::{SealError, Sealer, signing_key_label};
 
 pub use lifecycle::{
     Activation, Maintenance, RevokeError, Rotation, list, maintain, revoke, rotate,
@@ -36,6 +37,8 @@ pub enum KeyError {
     Prepare(String),
     #[error("key store lock poisoned")]
     Poisoned,
+    #[error(transparent)]
+    Sealed(#[from] SealError),
 }
 
 impl From<crate::db::QueryError> for KeyError {
@@ -55,6 +58,7 @@ struct LoadedKey {
 /// The keys a server signs with and publishes, parsed once.
 pub struct KeyStore {
     timing: KeyTiming,
+    sealer: Sealer,
     keys: RwLock<Arc<Vec<Arc<LoadedKey>>>>,
 }
 
@@ -65,11 +69,12 @@ pub struct Jwks {
 }
 
 impl KeyStore {
-    /// Loads every stored key.
-    pub fn load(conn: &mut Conn, timing: KeyTiming) -> Result<Self, KeyError> {
+    /// Loads every stored key, opening private parts with `sealer`.
+    pub fn load(conn: &mut Conn, timing: KeyTiming, sealer: Sealer) -> Result<Self, KeyError> {
         provider::install();
         let store = KeyStore {
             timing,
+            sealer,
             keys: RwLock::new(Arc::new(Vec::new())),
         };
         store.refresh(conn)?;
@@ -79,6 +84,11 @@ impl KeyStore {
     /// The rotation timing this store was built with.
     pub fn timing(&self) -> KeyTiming {
         self.timing
+    }
+
+    /// How private parts are stored, for new keys.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// Re-reads the key schedules, parsing only keys not seen before and
@@ -103,7 +113,7 @@ impl KeyStore {
         let mut fresh = Vec::new();
         if !missing.is_empty() {
             for row in signing_keys::list_signing_keys_by_kid(conn, &missing)? {
-                fresh.push(Arc::new(parse_row(&row)?));
+                fresh.push(Arc::new(parse_row(&row, &self.sealer)?));
             }
         }
         let next: Vec<Arc<LoadedKey>> = schedules
@@ -215,8 +225,9 @@ impl KeyStore {
     }
 }
 
-fn parse_row(row: &SigningKeyRow) -> Result<LoadedKey, KeyError> {
-    let m = material::from_pkcs8(&row.private_key_der)?;
+fn parse_row(row: &SigningKeyRow, sealer: &Sealer) -> Result<LoadedKey, KeyError> {
+    let der = sealer.open(&signing_key_label(&row.kid), &row.private_key_der)?;
+    let m = material::from_pkcs8(&der)?;
     Ok(LoadedKey {
         schedule: KeySchedule {
             kid: row.kid.clone(),

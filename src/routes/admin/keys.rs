@@ -103,7 +103,8 @@ async fn rotate(
     );
     let store = state.keys.clone();
     let outcome = crate::db::run(&state.pool, move |conn| {
-        let r = keys::rotate(conn, &timing, now, activation).map_err(OAuthError::internal)?;
+        let r = keys::rotate(conn, &timing, store.sealer(), now, activation)
+            .map_err(OAuthError::internal)?;
         let actor = Actor {
             name: &name,
             ip: &ip,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Barrier};
 use futures_util::future::join_all;
 use tessera::config::Settings;
 use tessera::db::{self, Conn, DbOptions, DbPool, QueryError};
+use tessera::domain::at_rest::Sealer;
 use tessera::domain::housekeeping::{self, Purged};
 use tessera::domain::keys::{self, KeyTiming, Maintenance};
 
@@ -67,10 +68,12 @@ fn a_rotation_due_on_several_instances_at_once_creates_one_key() {
     let pool = db::open(&DbOptions::new(&db.url, 8).unwrap()).unwrap();
     let timing: KeyTiming = Settings::default().key_timing();
     let maintain = |now: i64| {
-        at_once(&pool, 4, |conn| keys::maintain(conn, &timing, now))
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|e| panic!("maintain failed: {e:?}")))
-            .collect::<Vec<Maintenance>>()
+        at_once(&pool, 4, |conn| {
+            keys::maintain(conn, &timing, &Sealer::plaintext(), now)
+        })
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("maintain failed: {e:?}")))
+        .collect::<Vec<Maintenance>>()
     };
     let created = |runs: &[Maintenance]| runs.iter().filter(|m| m.created.is_some()).count();
     let stored = || db::signing_keys::list_key_schedules(&mut pool.get().unwrap()).unwrap();
