@@ -6,9 +6,10 @@ use std::sync::{Arc, Barrier};
 use futures_util::future::join_all;
 use tessera::config::Settings;
 use tessera::db::{self, Conn, DbOptions, DbPool, QueryError};
-use tessera::domain::at_rest::Sealer;
+use tessera::domain::at_rest::{self, Protection, Sealer};
+use tessera::domain::flows::refresh::RotationKey;
 use tessera::domain::housekeeping::{self, Purged};
-use tessera::domain::keys::{self, KeyTiming, Maintenance};
+use tessera::domain::keys::{self, KeyStore, KeyTiming, Maintenance};
 
 use super::{field, instances, sign_in, unix_now};
 use crate::helpers::{TestApp, spawn_app_on, verify_access_token};
@@ -217,4 +218,44 @@ async fn housekeeping_on_several_instances_at_once_deletes_each_row_once() {
         reported, before,
         "reported per table {PURGED_TABLES:?} vs rows there were; runs: {purged:?}"
     );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: set TESSERA_TEST_POSTGRES (.ci/run starts one)"]
+fn instances_given_a_key_together_encrypt_the_secrets_once() {
+    // Arrange: an unencrypted database with a key and the MAC key.
+    let db = crate::postgres_or_skip!();
+    let pool = db::open(&DbOptions::new(&db.url, 8).unwrap()).unwrap();
+    let timing: KeyTiming = Settings::default().key_timing();
+    let now = unix_now();
+    let plain = Sealer::plaintext();
+    keys::maintain(&mut pool.get().unwrap(), &timing, &plain, now).unwrap();
+    RotationKey::load_or_create(&mut pool.get().unwrap(), &plain, now).unwrap();
+    let sealer = Sealer::from_key(&[9u8; at_rest::KEY_LEN]).unwrap();
+
+    // Act: four instances start with the key at the same moment.
+    let outcomes = at_once(&pool, 4, |conn| at_rest::prepare(conn, &sealer, now));
+
+    // Assert: one of them encrypted both secrets, the others found them
+    // encrypted, and each secret opens under the key exactly once (a second
+    // encryption would not open to the plain key).
+    let outcomes: Vec<Protection> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Protection::SealedNow(2))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Protection::Sealed)
+            .count(),
+        3
+    );
+    let mut conn = pool.get().unwrap();
+    KeyStore::load(&mut conn, timing, sealer.clone()).unwrap();
+    RotationKey::load_or_create(&mut conn, &sealer, now).unwrap();
 }
