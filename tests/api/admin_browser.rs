@@ -3,7 +3,6 @@
 //! and the tokens those actions should kill stop working over HTTP.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
@@ -13,18 +12,10 @@ use serde_json::Value;
 use crate::authorize::{AuthRequest, PASSWORD, SPA, app_with_spa, hidden_field};
 use crate::helpers::TestApp;
 use crate::refresh::feed_lists;
-use crate::webdriver::Browser;
+use crate::webdriver::{Browser, screenshot_dir};
 
 /// The second public client's redirect URI.
 const OTHER: &str = "http://127.0.0.1:5174/callback";
-
-/// Where screenshots go: `target/screenshots` (as in `browser.rs`).
-fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("screenshots")
-}
 
 /// Saves a screenshot of the viewport as `admin-{name}.png` and checks it is
 /// a non-empty PNG.

@@ -1,13 +1,12 @@
 //! The sign-in flow in a real headless Chromium, driven through chromedriver.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
-use crate::webdriver::Browser;
+use crate::webdriver::{Browser, screenshot_dir};
 
 /// A random PKCE verifier (43+ url-safe characters) and its S256 challenge.
 fn pkce_pair() -> (String, String) {
@@ -50,14 +49,6 @@ async fn wait_for_redirect(browser: &Browser, prefix: &str) -> HashMap<String, S
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("never reached {prefix}; at {}", browser.current_url().await);
-}
-
-/// Where screenshots go: `target/screenshots`.
-fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("screenshots")
 }
 
 /// Fills the sign-in form, finding the fields by their labels, and submits it.
