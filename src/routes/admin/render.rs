@@ -95,12 +95,13 @@ pub fn path_segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-/// "2026-11-25 12:03 UTC" and "3 min ago" / "in 2 h".
+/// "2026-11-25 12:03 UTC (3 min ago)" or "(in 2 h)". No-break spaces keep
+/// "12:03 UTC" and the age whole when a narrow table column wraps the text.
 pub fn when(now: i64, ts: i64) -> String {
     let utc = chrono::DateTime::from_timestamp(ts, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|d| d.format("%Y-%m-%d %H:%M\u{a0}UTC").to_string())
         .unwrap_or_default();
-    format!("{utc} ({})", ago(now, ts))
+    format!("{utc} ({})", ago(now, ts).replace(' ', "\u{a0}"))
 }
 
 /// A short relative age.
@@ -122,7 +123,14 @@ pub fn ago(now: i64, ts: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ago;
+    use super::{ago, when};
+
+    #[test]
+    fn a_time_wraps_only_between_its_date_hour_and_age() {
+        let now = 1_764_676_800; // 2025-12-02 12:00 UTC
+        let text = when(now, now + 86_400);
+        assert_eq!(text, "2025-12-03 12:00\u{a0}UTC (in\u{a0}1\u{a0}d)");
+    }
 
     #[test]
     fn ages_read_naturally() {
