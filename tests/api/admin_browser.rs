@@ -93,7 +93,7 @@ async fn admin_signs_in(browser: &Browser, app: &TestApp) {
 }
 
 /// Clicks the first button reading `text`.
-async fn click_button(browser: &Browser, text: &str) {
+pub async fn click_button(browser: &Browser, text: &str) {
     let xpath = format!("//button[normalize-space()='{text}']");
     let button = browser.find_xpath(&xpath).await;
     browser.click(&button).await;

@@ -14,6 +14,7 @@ mod discovery;
 mod helpers;
 mod instances;
 mod keys;
+mod layout_browser;
 mod login;
 mod logout;
 mod logs;

@@ -172,6 +172,21 @@ impl Browser {
         self.get_string(&format!("/element/{element}/text")).await
     }
 
+    /// Sets the window's size; headless Chromium has no window frame, so
+    /// this is the viewport's size.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        let rect = json!({ "width": width, "height": height });
+        self.post("/window/rect", rect).await;
+    }
+
+    /// Runs `script` (a function body, which may `return` a value) in the
+    /// page and returns its result. WebDriver's scripts are not the page's,
+    /// so its Content-Security-Policy does not stop them.
+    pub async fn execute(&self, script: &str) -> Value {
+        let body = json!({ "script": script, "args": [] });
+        self.post("/execute/sync", body).await
+    }
+
     /// A PNG screenshot of the viewport.
     pub async fn screenshot_png(&self) -> Vec<u8> {
         let encoded = self.get_string("/screenshot").await;
