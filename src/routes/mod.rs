@@ -13,6 +13,7 @@ pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod metrics;
+pub mod openapi;
 pub mod pages;
 pub mod request_log;
 pub mod responses;
@@ -115,6 +116,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/readyz")
             .route(web::get().to(health::readyz_get))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/openapi.yaml")
+            .route(web::get().to(openapi::openapi_get))
             .default_service(method_not_allowed("GET")),
     )
     .configure(admin::configure)

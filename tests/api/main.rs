@@ -19,6 +19,7 @@ mod login;
 mod logout;
 mod logs;
 mod metrics;
+mod openapi;
 mod posts_browser;
 mod refresh;
 mod revocation;
