@@ -78,10 +78,18 @@ fn decode(s: &str) -> Result<String, OAuthError> {
             ));
         }
     }
-    percent_decode_str(&plus)
+    let decoded = percent_decode_str(&plus)
         .decode_utf8()
-        .map(|c| c.into_owned())
-        .map_err(|_| OAuthError::InvalidRequest("a parameter is not valid UTF-8".into()))
+        .map_err(|_| OAuthError::InvalidRequest("a parameter is not valid UTF-8".into()))?;
+    // No OAuth parameter may hold a NUL (RFC 6749 Appendix A), and PostgreSQL
+    // text cannot: looking one up there fails the query instead of finding
+    // nothing. Refused here, every endpoint answers the same on both backends.
+    if decoded.contains('\0') {
+        return Err(OAuthError::InvalidRequest(
+            "a parameter contains a NUL character".into(),
+        ));
+    }
+    Ok(decoded.into_owned())
 }
 
 /// Reads a form body from the request, checking its media type and size.
@@ -201,6 +209,13 @@ mod tests {
         assert!(Params::parse(b"a=%ff").is_err());
         assert!(Params::parse(b"a=%zz").is_err());
         assert!(Params::parse(b"a=%4").is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert!(Params::parse(b"client_id=a%00b").is_err());
+        assert!(Params::parse(b"a%00=b").is_err());
+        assert!(Params::parse(b"a=b\0").is_err());
     }
 
     #[test]

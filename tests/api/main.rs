@@ -8,6 +8,7 @@
 mod admin;
 mod admin_browser;
 mod authorize;
+mod bad_input;
 mod browser;
 mod cli;
 mod discovery;
