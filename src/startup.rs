@@ -21,6 +21,7 @@ use crate::domain::flows::refresh::RotationKey;
 use crate::domain::housekeeping;
 use crate::domain::keys::{self, KeyStore, provider};
 use crate::routes;
+use crate::routes::path_guard::refuse_nul_in_path;
 use crate::routes::request_log::request_log;
 use crate::state::{AppState, Stopping};
 
@@ -81,6 +82,7 @@ impl Application {
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(refuse_nul_in_path))
                 .wrap(from_fn(request_log))
                 .app_data(data.clone())
                 .configure(routes::configure)

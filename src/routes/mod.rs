@@ -15,6 +15,7 @@ pub mod logout;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod path_guard;
 pub mod request_log;
 pub mod responses;
 pub mod revocation_feed;

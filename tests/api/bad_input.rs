@@ -58,3 +58,29 @@ async fn a_nul_character_in_basic_credentials_is_invalid_client() {
         assert_eq!(error["error"], "invalid_client");
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_path_is_a_bad_request_on_every_backend() {
+    // Arrange: an admin signed in to the console, whose pages take names
+    // from the path (PostgreSQL text cannot hold a NUL).
+    let app = spawn_app().await;
+    let res = app
+        .console_sign_in(&app.admin_username, &app.admin_password)
+        .await;
+    assert_eq!(res.status(), 303);
+
+    for path in [
+        "/admin/users/a%00b",
+        "/admin/clients/a%00b",
+        "/jwks.json%00",
+    ] {
+        // Act
+        let (status, _) = app.admin_page(path).await;
+
+        // Assert
+        assert_eq!(status, 400, "{path}");
+    }
+    // An ordinary unknown name is still sent back to the list.
+    let (status, _) = app.admin_page("/admin/users/nobody").await;
+    assert_eq!(status, 303);
+}
