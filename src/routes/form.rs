@@ -164,6 +164,11 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<ClientCredentials>, OAu
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| OAuthError::InvalidClient)?;
+    parse_basic(value).map(Some)
+}
+
+/// Reads an `Authorization: Basic` value into a client id and secret.
+pub fn parse_basic(value: &str) -> Result<ClientCredentials, OAuthError> {
     let Some((scheme, rest)) = value.split_once(' ') else {
         return Err(OAuthError::InvalidClient);
     };
@@ -180,10 +185,10 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<ClientCredentials>, OAu
     if id.is_empty() {
         return Err(OAuthError::InvalidClient);
     }
-    Ok(Some(ClientCredentials::Secret {
+    Ok(ClientCredentials::Secret {
         client_id: id,
         secret,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -81,6 +81,9 @@ mod verifier;
 #[cfg(feature = "actix")]
 pub mod actix;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+
 pub use claims::Claims;
 pub use config::{
     DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, DEFAULT_POLL_INTERVAL, FeedConfig, VerifierConfig,
