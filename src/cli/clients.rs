@@ -39,6 +39,9 @@ pub struct ClientAdd {
     /// A third-party client: users see a consent page listing the scopes.
     #[arg(long)]
     consent: bool,
+    /// Accept only pushed authorization requests (RFC 9126) from this client.
+    #[arg(long)]
+    require_par: bool,
 }
 
 /// `tessera client ...`
@@ -76,6 +79,7 @@ pub(super) fn client_command(
                 grant_types: a.grant_types.map(|g| vec![g]),
                 scopes: a.scopes,
                 consent_required: a.consent,
+                require_par: a.require_par,
             };
             let registered = client::register_client(&mut conn, req, Clock::system().now())?;
             let c = &registered.client;

@@ -19,6 +19,7 @@ pub struct ClientRow {
     pub scopes: String,
     pub created_at: i64,
     pub consent_required: bool,
+    pub require_par: bool,
 }
 
 /// Stores a new client; fails with a unique violation when the id is taken.
@@ -61,6 +62,7 @@ pub struct ClientChanges {
     pub grant_types: String,
     pub scopes: String,
     pub consent_required: bool,
+    pub require_par: bool,
 }
 
 /// Updates a registration; returns 0 when unknown.

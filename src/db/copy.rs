@@ -12,16 +12,17 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_log, auth_codes, clients, consents, feed_counters, login_throttle, refresh_tokens,
-    revocation_events, revoked_access_tokens, server_secrets, sessions, signing_keys, users,
+    audit_log, auth_codes, clients, consents, feed_counters, login_throttle, pushed_requests,
+    refresh_tokens, revocation_events, revoked_access_tokens, server_secrets, sessions,
+    signing_keys, users,
 };
 use super::{Conn, QueryError};
 
 mod rows;
 use rows::{
-    AuditCopy, AuthCodeCopy, ClientCopy, ConsentCopy, FeedCounterCopy, RefreshTokenCopy,
-    RevocationEventCopy, RevokedAccessTokenCopy, ServerSecretCopy, SessionCopy, SigningKeyCopy,
-    ThrottleCopy, UserCopy,
+    AuditCopy, AuthCodeCopy, ClientCopy, ConsentCopy, FeedCounterCopy, PushedRequestCopy,
+    RefreshTokenCopy, RevocationEventCopy, RevokedAccessTokenCopy, ServerSecretCopy, SessionCopy,
+    SigningKeyCopy, ThrottleCopy, UserCopy,
 };
 
 /// Rows per page. The widest table has 14 columns: 7,000 bind parameters per
@@ -29,13 +30,14 @@ use rows::{
 const BATCH: i64 = 500;
 
 /// Every table, each after the tables its foreign keys point to.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "users",
     "clients",
     "signing_keys",
     "server_secrets",
     "sessions",
     "auth_codes",
+    "pushed_requests",
     "refresh_tokens",
     "revoked_access_tokens",
     "feed_counters",
@@ -180,6 +182,7 @@ fn count_table(conn: &mut Conn, table: &str) -> QueryResult<i64> {
         "server_secrets" => count!(server_secrets),
         "sessions" => count!(sessions),
         "auth_codes" => count!(auth_codes),
+        "pushed_requests" => count!(pushed_requests),
         "refresh_tokens" => count!(refresh_tokens),
         "revoked_access_tokens" => count!(revoked_access_tokens),
         "feed_counters" => count!(feed_counters),
@@ -236,6 +239,7 @@ fn copy_table(src: &mut Conn, dst: &mut Conn, table: &str) -> QueryResult<i64> {
         "server_secrets" => by_key!(server_secrets, ServerSecretCopy, name),
         "sessions" => by_key!(sessions, SessionCopy, id),
         "auth_codes" => by_key!(auth_codes, AuthCodeCopy, code_hash),
+        "pushed_requests" => by_key!(pushed_requests, PushedRequestCopy, request_hash),
         "refresh_tokens" => by_key!(refresh_tokens, RefreshTokenCopy, id),
         "revoked_access_tokens" => by_key!(revoked_access_tokens, RevokedAccessTokenCopy, jti),
         "feed_counters" => by_key!(feed_counters, FeedCounterCopy, name),
@@ -303,6 +307,7 @@ mod tests {
         }
         all_columns!(users: UserCopy, clients: ClientCopy, signing_keys: SigningKeyCopy,
             server_secrets: ServerSecretCopy, sessions: SessionCopy, auth_codes: AuthCodeCopy,
+            pushed_requests: PushedRequestCopy,
             refresh_tokens: RefreshTokenCopy, revoked_access_tokens: RevokedAccessTokenCopy,
             feed_counters: FeedCounterCopy, revocation_events: RevocationEventCopy,
             consents: ConsentCopy, login_throttle: ThrottleCopy, audit_log: AuditCopy);

@@ -14,6 +14,7 @@ pub mod clients;
 pub mod consents;
 pub mod copy;
 pub mod pool;
+pub mod pushed_requests;
 pub mod refresh_tokens;
 pub mod revocation_events;
 pub mod revocations;

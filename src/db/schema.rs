@@ -11,6 +11,7 @@ diesel::table! {
         scopes -> Text,
         created_at -> BigInt,
         consent_required -> Bool,
+        require_par -> Bool,
     }
 }
 
@@ -147,10 +148,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pushed_requests (request_hash) {
+        request_hash -> Binary,
+        client_id -> Text,
+        params -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        arrived_at -> Nullable<BigInt>,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(auth_codes -> clients (client_id));
 diesel::joinable!(auth_codes -> sessions (session_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
+diesel::joinable!(pushed_requests -> clients (client_id));
 diesel::joinable!(refresh_tokens -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -162,6 +176,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     consents,
     login_throttle,
+    pushed_requests,
     refresh_tokens,
     revocation_events,
     revoked_access_tokens,

@@ -11,6 +11,7 @@ use crate::db::{Conn, QueryError, clients};
 
 use super::client::{Client, GrantType};
 use super::pkce;
+use super::pushed_request::{self, PushedRef};
 use super::scope::Scope;
 use super::secret;
 use super::session::ActiveSession;
@@ -40,6 +41,8 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// Set when the parameters came from a pushed request (RFC 9126).
+    pub pushed: Option<PushedRef>,
 }
 
 /// An authorization error.
@@ -71,10 +74,37 @@ fn one<'a>(p: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
     p.get(k).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-/// Validates an authorization request.
+/// Validates a request as it reached `/authorize`: its own parameters, or
+/// those of the pushed request its `request_uri` names.
+pub fn validate_arrival(
+    conn: &mut Conn,
+    params: &HashMap<String, String>,
+    now: i64,
+) -> Result<Result<AuthorizeRequest, AuthorizeError>, QueryError> {
+    let resolved = match pushed_request::resolve(conn, params, now)? {
+        Ok(resolved) => resolved,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(match resolved {
+        // Validated again: the registration may have changed since the push.
+        Some(resolved) => match validate(conn, &resolved.params, true) {
+            Ok(mut r) if resolved.live => {
+                r.pushed = Some(resolved.pushed);
+                Ok(r)
+            }
+            Ok(r) => Err(spent(&r)),
+            Err(e) => Err(e),
+        },
+        None => validate(conn, params, false),
+    })
+}
+
+/// Validates an authorization request; `pushed` says whether its parameters
+/// came over the back channel (RFC 9126), which some clients require.
 pub fn validate(
     conn: &mut Conn,
     params: &HashMap<String, String>,
+    pushed: bool,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
     let page = |m: &str| AuthorizeError::Page(m.to_owned());
     let client_id =
@@ -104,10 +134,10 @@ pub fn validate(
             "request objects are not supported",
         ));
     }
-    if params.contains_key("request_uri") {
+    if client.require_par && !pushed {
         return Err(fail(
-            "request_uri_not_supported",
-            "request_uri is not supported",
+            "invalid_request",
+            "this client must push its authorization requests to the pushed_authorization_request_endpoint",
         ));
     }
     match one(params, "response_type") {
@@ -194,7 +224,16 @@ pub fn validate(
         prompt,
         max_age,
         login_hint: one(params, "login_hint").map(str::to_owned),
+        pushed: None,
     })
+}
+
+/// A pushed request that already gave its code, or expired (RFC 9126 §4).
+fn spent(req: &AuthorizeRequest) -> AuthorizeError {
+    req.error(
+        "invalid_request_uri",
+        "the request_uri was already used or has expired",
+    )
 }
 
 impl AuthorizeRequest {
@@ -222,7 +261,14 @@ pub fn decide(
         None => true,
         Some(s) => {
             let too_old = req.max_age.is_some_and(|m| now - s.session.auth_time > m);
-            too_old || req.prompt == Prompt::Login
+            // The sign-in form drops prompt=login from the query it returns
+            // with; a pushed request cannot change, so there a sign-in after
+            // the push is what satisfies it.
+            let pushed_and_signed_in_since = req
+                .pushed
+                .as_ref()
+                .is_some_and(|p| s.session.auth_time >= p.pushed_at);
+            too_old || (req.prompt == Prompt::Login && !pushed_and_signed_in_since)
         }
     };
     if needs_sign_in {
@@ -246,6 +292,11 @@ pub fn decide(
                 Ok(Next::Consent)
             });
         }
+    }
+    if let Some(pushed) = &req.pushed
+        && !pushed_request::spend(conn, pushed, now)?
+    {
+        return Ok(Err(spent(req)));
     }
     Ok(Ok(Next::Code(issue_code(conn, req, s, now)?)))
 }

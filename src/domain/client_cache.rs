@@ -118,6 +118,7 @@ mod tests {
                 scopes: "api".into(),
                 created_at: 0,
                 consent_required: false,
+                require_par: false,
             })
             .unwrap(),
         )

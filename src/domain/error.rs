@@ -20,6 +20,13 @@ pub enum OAuthError {
     UnsupportedGrantType,
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// An authorization request refused with an error code of RFC 6749
+    /// §4.1.2.1 or RFC 9126 (pushed requests are answered as JSON).
+    #[error("{error}: {description}")]
+    AuthorizationRejected {
+        error: &'static str,
+        description: String,
+    },
     /// The request body is larger than the endpoint accepts.
     #[error("invalid_request: request body too large")]
     PayloadTooLarge,
@@ -49,6 +56,7 @@ impl OAuthError {
             OAuthError::UnauthorizedClient(_) => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::AuthorizationRejected { error, .. } => error,
             OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::Internal(_) => "server_error",
         }
@@ -60,7 +68,8 @@ impl OAuthError {
             OAuthError::InvalidRequest(d)
             | OAuthError::InvalidGrant(d)
             | OAuthError::UnauthorizedClient(d)
-            | OAuthError::InvalidScope(d) => d.clone(),
+            | OAuthError::InvalidScope(d)
+            | OAuthError::AuthorizationRejected { description: d, .. } => d.clone(),
             OAuthError::InvalidClient => "client authentication failed".into(),
             OAuthError::UnsupportedGrantType => "the grant type is not supported".into(),
             OAuthError::PayloadTooLarge => "request body too large".into(),

@@ -2,8 +2,8 @@
 //! holds SQLite's write lock for long.
 
 use crate::db::{
-    Conn, QueryError, auth_codes, refresh_tokens, revocation_events, revocations, sessions,
-    throttle,
+    Conn, QueryError, auth_codes, pushed_requests, refresh_tokens, revocation_events, revocations,
+    sessions, throttle,
 };
 
 /// Rows deleted per statement.
@@ -18,6 +18,7 @@ pub const KEEP_CODES: i64 = 600;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub codes: usize,
+    pub pushed_requests: usize,
     pub refresh_tokens: usize,
     pub sessions: usize,
     pub revoked_access_tokens: usize,
@@ -42,6 +43,9 @@ fn drain(mut batch: impl FnMut() -> Result<usize, QueryError>) -> Result<usize, 
 pub fn purge(conn: &mut Conn, now: i64) -> Result<Purged, QueryError> {
     Ok(Purged {
         codes: drain(|| auth_codes::delete_expired_auth_codes(conn, now - KEEP_CODES, BATCH))?,
+        pushed_requests: drain(|| {
+            pushed_requests::delete_expired_pushed_requests(conn, now - KEEP_CODES, BATCH)
+        })?,
         refresh_tokens: drain(|| {
             refresh_tokens::delete_dead_refresh_tokens(conn, now, now - KEEP_ENDED, BATCH)
         })?,

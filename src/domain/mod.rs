@@ -17,6 +17,7 @@ pub mod login;
 pub mod logout;
 pub mod password;
 pub mod pkce;
+pub mod pushed_request;
 pub mod redirect_uri;
 pub mod revocation;
 pub mod scope;

@@ -35,7 +35,7 @@ pub async fn respond(
     let policy = state.settings.session_policy();
     let now = state.clock.now();
     let outcome = crate::db::run(&state.pool, move |conn| {
-        let request = match authorize::validate(conn, params.as_map()) {
+        let request = match authorize::validate_arrival(conn, params.as_map(), now)? {
             Ok(r) => r,
             Err(e) => return Ok::<_, OAuthError>(Err(e)),
         };

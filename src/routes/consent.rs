@@ -74,7 +74,7 @@ pub async fn consent_post(
     let now = state.clock.now();
     let map = params.as_map().clone();
     let outcome = crate::db::run(&state.pool, move |conn| {
-        let request = match authorize::validate(conn, &map) {
+        let request = match authorize::validate_arrival(conn, &map, now)? {
             Ok(r) => r,
             Err(e) => return Ok::<_, OAuthError>(Err(e)),
         };

@@ -18,6 +18,7 @@ pub struct Metadata {
     pub end_session_endpoint: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
+    pub pushed_authorization_request_endpoint: String,
     /// Tessera's revocation feed for offline verifiers (see the README).
     pub tessera_revocation_feed_endpoint: String,
     pub scopes_supported: Vec<&'static str>,
@@ -34,8 +35,12 @@ pub struct Metadata {
     pub claims_supported: Vec<&'static str>,
     pub authorization_response_iss_parameter_supported: bool,
     pub request_parameter_supported: bool,
+    /// Request objects by reference (OIDC Core §6.2): not supported; a
+    /// `request_uri` from `/par` works regardless.
     pub request_uri_parameter_supported: bool,
     pub claims_parameter_supported: bool,
+    /// Per client (RFC 9126 §5, `--require-par`), never for all.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Builds the metadata for an issuer.
@@ -49,6 +54,7 @@ pub fn metadata(issuer: &str) -> Metadata {
         end_session_endpoint: format!("{issuer}/logout"),
         revocation_endpoint: format!("{issuer}/revoke"),
         introspection_endpoint: format!("{issuer}/introspect"),
+        pushed_authorization_request_endpoint: format!("{issuer}/par"),
         tessera_revocation_feed_endpoint: format!("{issuer}/revocations"),
         scopes_supported: vec!["openid", "profile", "email", "offline_access", "roles"],
         response_types_supported: vec!["code"],
@@ -91,6 +97,7 @@ pub fn metadata(issuer: &str) -> Metadata {
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
+        require_pushed_authorization_requests: false,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod logout;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod par;
 pub mod path_guard;
 pub mod request_log;
 pub mod responses;
@@ -52,6 +53,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/token")
             .wrap(from_fn(cors::cors))
             .route(web::post().to(token::token_post))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource("/par")
+            .wrap(from_fn(cors::cors))
+            .route(web::post().to(par::par_post))
             .default_service(method_not_allowed("POST")),
     )
     .service(

@@ -38,7 +38,7 @@ impl TestApp {
     }
 }
 
-async fn admin_app() -> (TestApp, String) {
+pub async fn admin_app() -> (TestApp, String) {
     let app = app_with_spa().await;
     let (user, pass) = (app.admin_username.clone(), app.admin_password.clone());
     let res = app.console_sign_in(&user, &pass).await;

@@ -57,6 +57,11 @@ async fn both_discovery_documents_describe_the_implemented_endpoints() {
             format!("{}/introspect", app.address)
         );
         assert_eq!(
+            doc["pushed_authorization_request_endpoint"],
+            format!("{}/par", app.address)
+        );
+        assert_eq!(doc["require_pushed_authorization_requests"], false);
+        assert_eq!(
             doc["tessera_revocation_feed_endpoint"],
             format!("{}/revocations", app.address)
         );

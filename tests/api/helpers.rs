@@ -113,6 +113,7 @@ impl TestApp {
                 grant_types: Some(vec![grants.into()]),
                 scopes: Some(scopes.into()),
                 consent_required: false,
+                require_par: false,
             },
             self.clock.now(),
         )
@@ -153,6 +154,7 @@ impl TestApp {
                 grant_types: None,
                 scopes: None,
                 consent_required: consent,
+                require_par: false,
             },
             self.clock.now(),
         )

@@ -21,6 +21,7 @@ mod logout;
 mod logs;
 mod metrics;
 mod openapi;
+mod par;
 mod posts_browser;
 mod refresh;
 mod revocation;

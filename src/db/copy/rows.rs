@@ -6,8 +6,9 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    audit_log, auth_codes, clients, consents, feed_counters, login_throttle, refresh_tokens,
-    revocation_events, revoked_access_tokens, server_secrets, sessions, signing_keys, users,
+    audit_log, auth_codes, clients, consents, feed_counters, login_throttle, pushed_requests,
+    refresh_tokens, revocation_events, revoked_access_tokens, server_secrets, sessions,
+    signing_keys, users,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -37,6 +38,7 @@ pub(super) struct ClientCopy {
     pub(super) scopes: String,
     pub(super) created_at: i64,
     pub(super) consent_required: bool,
+    pub(super) require_par: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -88,6 +90,18 @@ pub(super) struct AuthCodeCopy {
     pub(super) used_at: Option<i64>,
     pub(super) access_jti: Option<String>,
     pub(super) access_expires_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = pushed_requests)]
+pub(super) struct PushedRequestCopy {
+    pub(super) request_hash: Vec<u8>,
+    pub(super) client_id: String,
+    pub(super) params: String,
+    pub(super) created_at: i64,
+    pub(super) expires_at: i64,
+    pub(super) arrived_at: Option<i64>,
+    pub(super) used_at: Option<i64>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

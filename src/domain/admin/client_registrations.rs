@@ -36,6 +36,7 @@ pub fn update_client(
     grant_types: &[String],
     scopes: &str,
     consent_required: bool,
+    require_par: bool,
     now: i64,
 ) -> Result<(), ClientError> {
     let parse_uris = |list: &[String]| -> Result<Vec<String>, ClientError> {
@@ -66,6 +67,7 @@ pub fn update_client(
             .join(" "),
         scopes: scopes.to_string(),
         consent_required,
+        require_par,
     };
     clients::update_client(conn, &existing.client_id, &changes)?;
     audit::record(conn, actor, "client.updated", &existing.client_id, "", now)?;

@@ -73,6 +73,8 @@ pub struct Client {
     pub created_at: i64,
     /// Third-party clients show a consent page before the first grant.
     pub consent_required: bool,
+    /// Authorization requests must be pushed first (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 impl Client {
@@ -118,6 +120,7 @@ impl Client {
             secret_hash: row.secret_hash,
             created_at: row.created_at,
             consent_required: row.consent_required,
+            require_par: row.require_par,
         })
     }
 }

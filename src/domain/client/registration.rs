@@ -33,6 +33,8 @@ pub struct NewClient {
     pub scopes: Option<String>,
     /// A third-party client: users are asked to consent.
     pub consent_required: bool,
+    /// Authorization requests must be pushed first (RFC 9126 §5).
+    pub require_par: bool,
 }
 
 /// Why a registration was refused.
@@ -187,6 +189,7 @@ pub fn register_client(
         scopes: scopes.to_string(),
         created_at: now,
         consent_required: req.consent_required,
+        require_par: req.require_par,
     };
     crate::db::immediate(conn, |conn| {
         if clients::find_client(conn, &row.client_id)?.is_some() {

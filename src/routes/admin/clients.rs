@@ -26,6 +26,7 @@ struct ClientForm {
     client_credentials: bool,
     scopes: String,
     consent: bool,
+    require_par: bool,
 }
 
 impl ClientForm {
@@ -42,6 +43,7 @@ impl ClientForm {
             client_credentials: c.allows(GrantType::ClientCredentials),
             scopes: c.scopes.to_string(),
             consent: c.consent_required,
+            require_par: c.require_par,
         }
     }
 
@@ -173,6 +175,7 @@ pub async fn admin_clients_post(
         grant_types: Some(grants(&form)),
         scopes: form.get("scopes").map(str::to_owned),
         consent_required: form.get("consent") == Some("yes"),
+        require_par: form.get("require_par") == Some("yes"),
     };
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
@@ -265,6 +268,7 @@ pub async fn admin_client_post(
             &grants(&form),
             form.get("scopes").unwrap_or(""),
             form.get("consent") == Some("yes"),
+            form.get("require_par") == Some("yes"),
             now,
         ))
     })

@@ -1,0 +1,2 @@
+ALTER TABLE clients DROP COLUMN require_par;
+DROP TABLE pushed_requests;

@@ -1,0 +1,171 @@
+//! Pushed authorization requests (RFC 9126): a client sends the parameters
+//! of an authorization request over the back channel, gets a short-lived
+//! `request_uri`, and the browser carries only that reference to
+//! `/authorize`. Nothing in the address bar can be read or changed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::db::pushed_requests::{self, PushedRequestRow};
+use crate::db::{Conn, QueryError};
+
+use super::authorize::{self, AuthorizeError};
+use super::client::Client;
+use super::error::OAuthError;
+use super::secret;
+
+/// The prefix of every `request_uri` this server hands out (RFC 9126 §2.2).
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+/// How long a client has to send the browser to `/authorize`.
+pub const PUSHED_TTL: i64 = 60;
+/// How long the user then has to sign in and consent.
+pub const SIGN_IN_WINDOW: i64 = 600;
+
+/// Parameters that authenticate the client at `/par`; they are not part of
+/// the authorization request and are never stored.
+const CLIENT_AUTH_PARAMS: [&str; 3] =
+    ["client_secret", "client_assertion", "client_assertion_type"];
+
+/// What `/par` returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    pub request_uri: String,
+    pub expires_in: i64,
+}
+
+/// The pushed request an authorization request came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRef {
+    pub request_hash: Vec<u8>,
+    pub pushed_at: i64,
+}
+
+/// The parameters of a pushed request, found by its reference.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub params: HashMap<String, String>,
+    pub pushed: PushedRef,
+    /// False when it was already used or has expired: the client then
+    /// hears `invalid_request_uri` at its redirect URI.
+    pub live: bool,
+}
+
+/// Validates a pushed request exactly as `/authorize` would and stores it.
+/// `client` has already authenticated; `form` is the body of the push.
+pub fn push(
+    conn: &mut Conn,
+    client: &Client,
+    form: &HashMap<String, String>,
+    now: i64,
+) -> Result<Pushed, OAuthError> {
+    if form.contains_key("request_uri") {
+        return Err(OAuthError::InvalidRequest(
+            "request_uri cannot be pushed".into(),
+        ));
+    }
+    let params: BTreeMap<String, String> = form
+        .iter()
+        .filter(|(k, _)| !CLIENT_AUTH_PARAMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain([("client_id".to_owned(), client.client_id.clone())])
+        .collect();
+    let as_map: HashMap<String, String> = params.clone().into_iter().collect();
+    authorize::validate(conn, &as_map, true).map_err(rejected)?;
+    let random = secret::generate_token();
+    let request_uri = format!("{REQUEST_URI_PREFIX}{random}");
+    let stored = serde_json::to_string(&params).map_err(OAuthError::internal)?;
+    pushed_requests::insert_pushed_request(
+        conn,
+        &PushedRequestRow {
+            request_hash: secret::hash_secret(&request_uri).to_vec(),
+            client_id: client.client_id.clone(),
+            params: stored,
+            created_at: now,
+            expires_at: now + PUSHED_TTL,
+            arrived_at: None,
+            used_at: None,
+        },
+    )?;
+    log::info!(
+        "authorization request pushed by client {:?}",
+        client.client_id
+    );
+    Ok(Pushed {
+        request_uri,
+        expires_in: PUSHED_TTL,
+    })
+}
+
+/// An authorization-endpoint error as a JSON error for `/par` (RFC 9126 §2.3).
+fn rejected(e: AuthorizeError) -> OAuthError {
+    match e {
+        AuthorizeError::Page(message) => OAuthError::InvalidRequest(message),
+        AuthorizeError::Redirect {
+            error, description, ..
+        } => match error {
+            "invalid_request" => OAuthError::InvalidRequest(description),
+            "invalid_scope" => OAuthError::InvalidScope(description),
+            "unauthorized_client" => OAuthError::UnauthorizedClient(description),
+            _ => OAuthError::AuthorizationRejected { error, description },
+        },
+    }
+}
+
+/// For an authorization request that carries a `request_uri`, the pushed
+/// parameters it refers to; `None` for an ordinary request. The first
+/// arrival gives the user [`SIGN_IN_WINDOW`] to finish. A reference that
+/// is unknown or names another client is an error page: nothing in it can
+/// be trusted to redirect to.
+pub fn resolve(
+    conn: &mut Conn,
+    params: &HashMap<String, String>,
+    now: i64,
+) -> Result<Result<Option<Resolved>, AuthorizeError>, QueryError> {
+    let Some(request_uri) = params.get("request_uri") else {
+        return Ok(Ok(None));
+    };
+    // One answer for every unknown reference: which kind it was would only
+    // help someone guessing references.
+    let unusable = || {
+        Ok(Err(AuthorizeError::Page(
+            "This sign-in request is unknown. Go back to the application and start again."
+                .to_owned(),
+        )))
+    };
+    let Some(client_id) = params.get("client_id").filter(|c| !c.is_empty()) else {
+        return Ok(Err(AuthorizeError::Page(
+            "The request has no client_id.".to_owned(),
+        )));
+    };
+    if !request_uri.starts_with(REQUEST_URI_PREFIX) {
+        return unusable();
+    }
+    let hash = secret::hash_secret(request_uri).to_vec();
+    let Some(row) = pushed_requests::find_pushed_request(conn, &hash)? else {
+        return unusable();
+    };
+    if &row.client_id != client_id {
+        return unusable();
+    }
+    let Ok(params) = serde_json::from_str::<HashMap<String, String>>(&row.params) else {
+        return unusable();
+    };
+    let arrived_now = row.used_at.is_none()
+        && row.arrived_at.is_none()
+        && pushed_requests::update_pushed_request_arrived(conn, &hash, now, now + SIGN_IN_WINDOW)?
+            == 1;
+    let live = row.used_at.is_none() && (arrived_now || row.expires_at > now);
+    Ok(Ok(Some(Resolved {
+        params,
+        pushed: PushedRef {
+            request_hash: hash,
+            pushed_at: row.created_at,
+        },
+        live,
+    })))
+}
+
+/// Spends a pushed request on the authorization code it produced; `false`
+/// when it was already spent or expired (another tab or a replay won).
+pub fn spend(conn: &mut Conn, pushed: &PushedRef, now: i64) -> Result<bool, QueryError> {
+    Ok(pushed_requests::update_pushed_request_used(conn, &pushed.request_hash, now)? == 1)
+}
