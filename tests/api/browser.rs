@@ -160,3 +160,73 @@ async fn browser_shows_the_same_message_for_a_wrong_password() {
     assert_eq!(messages, ["Incorrect username or password."; 2]);
     browser.quit().await;
 }
+
+#[tokio::test]
+#[ignore = "needs chromium"]
+async fn browser_signs_in_with_a_pushed_request() {
+    // Arrange: the client pushes the request; the browser gets a reference.
+    let app = spawn_app().await;
+    app.add_user("alice", "correct horse battery staple");
+    let redirect_uri = format!("{}/healthz", app.address);
+    app.add_public_client("spa", &redirect_uri, false);
+    let (verifier, challenge) = pkce_pair();
+    let full = authorize_url(&app, &redirect_uri, "pushed", &challenge, "");
+    let form: Vec<(String, String)> = url::Url::parse(&full)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let pushed: Value = app
+        .http
+        .post(format!("{}/par", app.address))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_uri = pushed["request_uri"].as_str().expect("a request_uri");
+    let by_reference = format!(
+        "{}/authorize?{}",
+        app.address,
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", "spa")
+            .append_pair("request_uri", request_uri)
+            .finish()
+    );
+    let browser = Browser::start().await;
+
+    // Act
+    browser.goto(&by_reference).await;
+    sign_in(&browser, "alice", "correct horse battery staple").await;
+    let params = wait_for_redirect(&browser, &format!("{redirect_uri}?")).await;
+
+    // Assert: the pushed state came back and the code redeems.
+    assert_eq!(params.get("state").map(String::as_str), Some("pushed"));
+    let res = app
+        .http
+        .post(format!("{}/token", app.address))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", params.get("code").expect("a code")),
+            ("redirect_uri", &redirect_uri),
+            ("client_id", "spa"),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Act: the same reference again, as a bookmark or a replay would.
+    browser.goto(&by_reference).await;
+    let params = wait_for_redirect(&browser, &format!("{redirect_uri}?")).await;
+
+    // Assert
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("invalid_request_uri")
+    );
+    browser.quit().await;
+}
