@@ -18,6 +18,7 @@ pub struct PushedRequestRow {
     pub expires_at: i64,
     pub arrived_at: Option<i64>,
     pub used_at: Option<i64>,
+    pub signed_in_session_id: Option<i32>,
 }
 
 /// Stores a new pushed request.
@@ -69,6 +70,24 @@ pub fn update_pushed_request_used(conn: &mut Conn, hash: &[u8], now: i64) -> Que
             .filter(pushed_requests::expires_at.gt(now)),
     )
     .set(pushed_requests::used_at.eq(now))
+    .execute(conn)
+}
+
+/// Records the session a user signed in to for this request (the sign-in
+/// a pushed `prompt=login` asked for); 0 when unknown, foreign or used.
+pub fn update_pushed_request_signed_in(
+    conn: &mut Conn,
+    hash: &[u8],
+    client_id: &str,
+    session_id: i32,
+) -> QueryResult<usize> {
+    diesel::update(
+        pushed_requests::table
+            .find(hash)
+            .filter(pushed_requests::client_id.eq(client_id))
+            .filter(pushed_requests::used_at.is_null()),
+    )
+    .set(pushed_requests::signed_in_session_id.eq(session_id))
     .execute(conn)
 }
 

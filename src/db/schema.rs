@@ -157,6 +157,7 @@ diesel::table! {
         expires_at -> BigInt,
         arrived_at -> Nullable<BigInt>,
         used_at -> Nullable<BigInt>,
+        signed_in_session_id -> Nullable<Integer>,
     }
 }
 
@@ -165,6 +166,7 @@ diesel::joinable!(auth_codes -> sessions (session_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(pushed_requests -> clients (client_id));
+diesel::joinable!(pushed_requests -> sessions (signed_in_session_id));
 diesel::joinable!(refresh_tokens -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));

@@ -262,18 +262,24 @@ pub fn decide(
         Some(s) => {
             let too_old = req.max_age.is_some_and(|m| now - s.session.auth_time > m);
             // The sign-in form drops prompt=login from the query it returns
-            // with; a pushed request cannot change, so there a sign-in after
-            // the push is what satisfies it.
-            let pushed_and_signed_in_since = req
+            // with; a pushed request cannot change, so there the sign-in
+            // recorded on it is what satisfies it.
+            let signed_in_for_it = req
                 .pushed
                 .as_ref()
-                .is_some_and(|p| s.session.auth_time >= p.pushed_at);
-            too_old || (req.prompt == Prompt::Login && !pushed_and_signed_in_since)
+                .is_some_and(|p| p.signed_in_session == Some(s.session.id));
+            too_old || (req.prompt == Prompt::Login && !signed_in_for_it)
         }
     };
     if needs_sign_in {
         return Ok(if req.prompt == Prompt::None {
-            Err(req.error("login_required", "the user is not signed in"))
+            Err(end(
+                conn,
+                req,
+                "login_required",
+                "the user is not signed in",
+                now,
+            )?)
         } else {
             Ok(Next::SignIn)
         });
@@ -287,18 +293,52 @@ pub fn decide(
         let covered = granted.is_some_and(|g| req.scope.is_subset(&g));
         if !covered || req.prompt == Prompt::Consent {
             return Ok(if req.prompt == Prompt::None {
-                Err(req.error("consent_required", "the user has not consented"))
+                Err(end(
+                    conn,
+                    req,
+                    "consent_required",
+                    "the user has not consented",
+                    now,
+                )?)
             } else {
                 Ok(Next::Consent)
             });
         }
     }
-    if let Some(pushed) = &req.pushed
-        && !pushed_request::spend(conn, pushed, now)?
-    {
-        return Ok(Err(spent(req)));
+    Ok(finish(conn, req, s, now)?.map(Next::Code))
+}
+
+/// Issues the code for a request, spending it first if it was pushed, in one
+/// transaction: a failed insert leaves the pushed request usable.
+pub fn finish(
+    conn: &mut Conn,
+    req: &AuthorizeRequest,
+    s: &ActiveSession,
+    now: i64,
+) -> Result<Result<String, AuthorizeError>, QueryError> {
+    crate::db::immediate(conn, |conn| {
+        if let Some(pushed) = &req.pushed
+            && !pushed_request::spend(conn, pushed, now)?
+        {
+            return Ok(Err(spent(req)));
+        }
+        Ok(Ok(issue_code(conn, req, s, now)?))
+    })
+}
+
+/// Ends a request with an error for the client; a pushed request is spent,
+/// so it cannot produce a code after the client was told it failed.
+pub fn end(
+    conn: &mut Conn,
+    req: &AuthorizeRequest,
+    error: &'static str,
+    description: &str,
+    now: i64,
+) -> Result<AuthorizeError, QueryError> {
+    if let Some(pushed) = &req.pushed {
+        pushed_request::spend(conn, pushed, now)?;
     }
-    Ok(Ok(Next::Code(issue_code(conn, req, s, now)?)))
+    Ok(req.error(error, description))
 }
 
 /// Records a user's consent to the requested scopes.

@@ -20,10 +20,24 @@ pub const PUSHED_TTL: i64 = 60;
 /// How long the user then has to sign in and consent.
 pub const SIGN_IN_WINDOW: i64 = 600;
 
-/// Parameters that authenticate the client at `/par`; they are not part of
-/// the authorization request and are never stored.
-const CLIENT_AUTH_PARAMS: [&str; 3] =
-    ["client_secret", "client_assertion", "client_assertion_type"];
+/// The authorization parameters this server acts on; anything else in a
+/// push is ignored (RFC 6749 §3.1) and not stored. Client credentials are
+/// not among them.
+const STORED_PARAMS: [&str; 13] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "response_mode",
+    "request",
+];
 
 /// What `/par` returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +50,8 @@ pub struct Pushed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushedRef {
     pub request_hash: Vec<u8>,
-    pub pushed_at: i64,
+    /// The session a user signed in to for this request, if one did.
+    pub signed_in_session: Option<i32>,
 }
 
 /// The parameters of a pushed request, found by its reference.
@@ -57,14 +72,14 @@ pub fn push(
     form: &HashMap<String, String>,
     now: i64,
 ) -> Result<Pushed, OAuthError> {
-    if form.contains_key("request_uri") {
+    if form.get("request_uri").is_some_and(|v| !v.is_empty()) {
         return Err(OAuthError::InvalidRequest(
             "request_uri cannot be pushed".into(),
         ));
     }
     let params: BTreeMap<String, String> = form
         .iter()
-        .filter(|(k, _)| !CLIENT_AUTH_PARAMS.contains(&k.as_str()))
+        .filter(|(k, v)| STORED_PARAMS.contains(&k.as_str()) && !v.is_empty())
         .map(|(k, v)| (k.clone(), v.clone()))
         .chain([("client_id".to_owned(), client.client_id.clone())])
         .collect();
@@ -83,6 +98,7 @@ pub fn push(
             expires_at: now + PUSHED_TTL,
             arrived_at: None,
             used_at: None,
+            signed_in_session_id: None,
         },
     )?;
     log::info!(
@@ -158,14 +174,31 @@ pub fn resolve(
         params,
         pushed: PushedRef {
             request_hash: hash,
-            pushed_at: row.created_at,
+            signed_in_session: row.signed_in_session_id,
         },
         live,
     })))
 }
 
-/// Spends a pushed request on the authorization code it produced; `false`
+/// Spends a pushed request on the code or error it ended with; `false`
 /// when it was already spent or expired (another tab or a replay won).
 pub fn spend(conn: &mut Conn, pushed: &PushedRef, now: i64) -> Result<bool, QueryError> {
     Ok(pushed_requests::update_pushed_request_used(conn, &pushed.request_hash, now)? == 1)
+}
+
+/// After a sign-in from a page whose authorization request is `params`:
+/// when that names a pushed request, records the new session on it, which
+/// is what satisfies the request's `prompt=login`.
+pub fn record_sign_in(
+    conn: &mut Conn,
+    params: &HashMap<String, String>,
+    session_id: i32,
+) -> Result<(), QueryError> {
+    let (Some(request_uri), Some(client_id)) = (params.get("request_uri"), params.get("client_id"))
+    else {
+        return Ok(());
+    };
+    let hash = secret::hash_secret(request_uri);
+    pushed_requests::update_pushed_request_signed_in(conn, &hash, client_id, session_id)?;
+    Ok(())
 }

@@ -63,15 +63,7 @@ fn next_step(
     query: &str,
 ) -> HttpResponse {
     match (next, session) {
-        (Next::Code(code), _) => {
-            let mut pairs = vec![("code", code.as_str())];
-            if let Some(s) = &request.state {
-                pairs.push(("state", s.as_str()));
-            }
-            pairs.push(("iss", state.settings.issuer.as_str()));
-            let location = authorize::redirect_url(&request.redirect_uri, &pairs);
-            redirect(StatusCode::FOUND, &location).finish()
-        }
+        (Next::Code(code), _) => code_redirect(state, &request, &code),
         (Next::Consent, Some(s)) => render_consent(state, req, &request, &s, query),
         (Next::SignIn, _) | (Next::Consent, None) => render_login(
             state,
@@ -83,6 +75,17 @@ fn next_step(
             query,
         ),
     }
+}
+
+/// Sends the browser back to the client with a code, its `state` and `iss`.
+pub fn code_redirect(state: &AppState, request: &AuthorizeRequest, code: &str) -> HttpResponse {
+    let mut pairs = vec![("code", code)];
+    if let Some(s) = &request.state {
+        pairs.push(("state", s.as_str()));
+    }
+    pairs.push(("iss", state.settings.issuer.as_str()));
+    let location = authorize::redirect_url(&request.redirect_uri, &pairs);
+    redirect(StatusCode::FOUND, &location).finish()
 }
 
 /// Shows or redirects an authorization error, as RFC 6749 §4.1.2.1 requires.

@@ -10,7 +10,7 @@ use crate::domain::error::OAuthError;
 use crate::domain::session::{self, ActiveSession};
 use crate::state::AppState;
 
-use super::authorize::{authorize_error, respond};
+use super::authorize::{authorize_error, code_redirect, respond};
 use super::form::{Params, read_form};
 use super::pages::{csrf_ok, csrf_token, error_page, internal_error_page, render, session_value};
 
@@ -83,18 +83,28 @@ pub async fn consent_post(
             .transpose()?
             .flatten()
         else {
-            return Ok(Ok(false));
+            return Ok(Ok(None));
         };
         if !allow {
-            return Ok(Err(request.error("access_denied", "the user denied access")));
+            let denied = authorize::end(
+                conn,
+                &request,
+                "access_denied",
+                "the user denied access",
+                now,
+            )?;
+            return Ok(Err(denied));
         }
         authorize::grant_consent(conn, &request, &s, now)?;
-        Ok(Ok(true))
+        // Straight to the code: running the request again would ask again
+        // when it says prompt=consent.
+        Ok(authorize::finish(conn, &request, &s, now)?.map(|code| Some((request, code))))
     })
     .await;
     match outcome {
-        // Consent recorded (or no session): run the request again.
-        Ok(Ok(_)) => respond(&state, &req, params, &return_to).await,
+        Ok(Ok(Some((request, code)))) => code_redirect(&state, &request, &code),
+        // No session: the request again, which asks to sign in.
+        Ok(Ok(None)) => respond(&state, &req, params, &return_to).await,
         Ok(Err(e)) => authorize_error(&state, &e),
         Err(e) => internal_error_page(e),
     }

@@ -7,7 +7,7 @@ use askama::Template;
 
 use crate::domain::error::OAuthError;
 use crate::domain::login::{self, SignInFailure};
-use crate::domain::session;
+use crate::domain::{pushed_request, session};
 use crate::state::AppState;
 
 use super::form::{Params, read_form};
@@ -91,14 +91,15 @@ pub async fn login_post(
     let policy = state.settings.session_policy();
     let now = state.clock.now();
     let name = username.clone();
+    let request = Params::parse(return_to.as_bytes()).unwrap_or_default();
     let outcome = crate::db::run(&state.pool, move |conn| {
         let user = match login::sign_in(conn, &name, &password, &ip, now)? {
             Ok(u) => u,
             Err(f) => return Ok::<_, OAuthError>(Err(f)),
         };
-        Ok(Ok(session::start_session(
-            conn, &policy, user.id, &ip, &agent, now,
-        )?))
+        let started = session::start_session(conn, &policy, user.id, &ip, &agent, now)?;
+        pushed_request::record_sign_in(conn, request.as_map(), started.session.id)?;
+        Ok(Ok(started))
     })
     .await;
     let secure = state.settings.is_https();

@@ -134,6 +134,21 @@ impl TestApp {
         .await
     }
 
+    /// Submits the consent page that `page` holds with `decision`.
+    pub async fn submit_consent(&self, page: &str, decision: &str) -> reqwest::Response {
+        let csrf = hidden_field(page, "csrf_token");
+        let return_to = hidden_field(page, "return_to");
+        self.post_form(
+            "/consent",
+            &[
+                ("csrf_token", &csrf),
+                ("return_to", &return_to),
+                ("decision", decision),
+            ],
+        )
+        .await
+    }
+
     /// Runs the whole browser flow and returns the code from the redirect.
     pub async fn sign_in_for_code(&self, req: &AuthRequest, username: &str) -> String {
         let page = self.get(&req.url(self)).await;
@@ -610,18 +625,7 @@ async fn third_party_clients_ask_for_consent_once_and_a_denial_is_reported() {
     assert_eq!(consent.status(), 200);
     let html = consent.text().await.unwrap();
     assert!(html.contains("<code>email</code>") && html.contains("<code>openid</code>"));
-    let csrf = hidden_field(&html, "csrf_token");
-    let return_to = hidden_field(&html, "return_to");
-    let allowed = app
-        .post_form(
-            "/consent",
-            &[
-                ("csrf_token", &csrf),
-                ("return_to", &return_to),
-                ("decision", "allow"),
-            ],
-        )
-        .await;
+    let allowed = app.submit_consent(&html, "allow").await;
 
     // Assert
     assert_eq!(allowed.status(), 302);
@@ -639,16 +643,7 @@ async fn third_party_clients_ask_for_consent_once_and_a_denial_is_reported() {
     // A wider request asks again; a denial goes back as access_denied.
     let wider = AuthRequest::new("partner", cb).with("prompt", "consent");
     let html = app.get(&wider.url(&app)).await.text().await.unwrap();
-    let denied = app
-        .post_form(
-            "/consent",
-            &[
-                ("csrf_token", &hidden_field(&html, "csrf_token")),
-                ("return_to", &hidden_field(&html, "return_to")),
-                ("decision", "deny"),
-            ],
-        )
-        .await;
+    let denied = app.submit_consent(&html, "deny").await;
     assert_eq!(
         query_param(&location(&denied), "error").as_deref(),
         Some("access_denied")
@@ -671,6 +666,32 @@ async fn third_party_clients_ask_for_consent_once_and_a_denial_is_reported() {
         query_param(&location(&after), "error").as_deref(),
         Some("consent_required")
     );
+}
+
+#[tokio::test]
+async fn allowing_a_prompt_consent_request_gives_a_code_without_asking_again() {
+    // Arrange: signed in; the client asks for consent explicitly.
+    let app = spawn_app().await;
+    app.add_user("alice", PASSWORD);
+    let cb = "https://partner.example/cb";
+    app.add_public_client("partner", cb, true);
+    let req = AuthRequest::new("partner", cb).with("prompt", "consent");
+    let page = app.get(&req.url(&app)).await.text().await.unwrap();
+    let res = app.submit_login(&page, "alice", PASSWORD).await;
+    let html = app
+        .get(&format!("{}{}", app.address, location(&res)))
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    // Act
+    let allowed = app.submit_consent(&html, "allow").await;
+
+    // Assert: the code, not the consent page again.
+    assert_eq!(allowed.status(), 302);
+    let code = query_param(&location(&allowed), "code").expect("a code");
+    assert_eq!(app.redeem(&req, &code).await.status(), 200);
 }
 
 #[tokio::test]

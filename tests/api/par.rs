@@ -3,9 +3,7 @@
 
 use serde_json::Value;
 
-use crate::authorize::{
-    AuthRequest, PASSWORD, SPA, app_with_spa, hidden_field, location, query_param,
-};
+use crate::authorize::{AuthRequest, PASSWORD, SPA, app_with_spa, location, query_param};
 use crate::helpers::{TestApp, stdout_ok};
 
 const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -200,17 +198,66 @@ async fn prompt_login_in_a_pushed_request_asks_once() {
     let app = app_with_spa().await;
     app.sign_in_for_code(&AuthRequest::new("spa", SPA), "alice")
         .await;
-    // Sign-in times have a resolution of seconds: one in the same second
-    // as the push would already count as "since".
-    app.clock.advance(1);
     let req = AuthRequest::new("spa", SPA).with("prompt", "login");
     let request_uri = app.push_ok(&req).await;
 
     // Act
     let to = app.sign_in_by_reference("spa", &request_uri).await;
 
-    // Assert: one sign-in satisfied it, no loop back to the form.
+    // Assert: the form was shown despite the live session, and the one
+    // sign-in made for the request satisfied it (no loop back to the form).
     assert!(query_param(&to, "code").is_some(), "{to}");
+}
+
+#[tokio::test]
+async fn an_error_sent_to_the_client_spends_the_pushed_request() {
+    // Arrange: no session, and the request says prompt=none.
+    let app = app_with_spa().await;
+    let req = AuthRequest::new("spa", SPA).with("prompt", "none");
+    let request_uri = app.push_ok(&req).await;
+
+    // Act
+    let first = app.get(&app.by_reference("spa", &request_uri)).await;
+    app.sign_in_for_code(&AuthRequest::new("spa", SPA), "alice")
+        .await;
+    let again = app.get(&app.by_reference("spa", &request_uri)).await;
+
+    // Assert: told login_required, it cannot turn into a code later.
+    let error = |res: &reqwest::Response| query_param(&location(res), "error");
+    assert_eq!(error(&first).as_deref(), Some("login_required"));
+    assert_eq!(error(&again).as_deref(), Some("invalid_request_uri"));
+}
+
+#[tokio::test]
+async fn only_the_authorization_parameters_are_stored() {
+    // Arrange
+    let app = app_with_spa().await;
+    let secret = app.add_confidential_client("web", "authorization_code", "openid");
+    let mut req = AuthRequest::new("web", "http://127.0.0.1:9/callback");
+    req.scope = "openid".into();
+    let mut form = req.pushed_form(&app);
+    form.push(("client_secret".into(), secret));
+    form.push(("made_up".into(), "x".into()));
+
+    // Act
+    let res = app.push(&form, None).await;
+
+    // Assert
+    assert_eq!(res.status(), 201);
+    let stored: Vec<String> = {
+        use diesel::prelude::*;
+        use tessera::db::schema::pushed_requests;
+        pushed_requests::table
+            .select(pushed_requests::params)
+            .load(&mut app.pool.get().unwrap())
+            .unwrap()
+    };
+    assert_eq!(stored.len(), 1);
+    let params: Value = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(params["client_id"], "web");
+    assert_eq!(params["state"], req.state.as_str());
+    assert!(params.get("client_secret").is_none(), "{params}");
+    assert!(params.get("made_up").is_none(), "{params}");
 }
 
 #[tokio::test]
@@ -312,12 +359,12 @@ async fn a_client_registered_with_require_par_must_push() {
 }
 
 #[tokio::test]
-async fn consent_works_for_a_pushed_request() {
+async fn consent_works_for_a_pushed_request_even_with_prompt_consent() {
     // Arrange: a third-party client asks for consent after the sign-in.
     let app = app_with_spa().await;
     let redirect = "http://127.0.0.1:5176/callback";
     app.add_public_client("third", redirect, true);
-    let req = AuthRequest::new("third", redirect);
+    let req = AuthRequest::new("third", redirect).with("prompt", "consent");
     let request_uri = app.push_ok(&req).await;
     let page = app.get(&app.by_reference("third", &request_uri)).await;
     let res = app
@@ -327,16 +374,7 @@ async fn consent_works_for_a_pushed_request() {
     let html = consent.text().await.unwrap();
 
     // Act
-    let res = app
-        .post_form(
-            "/consent",
-            &[
-                ("csrf_token", &hidden_field(&html, "csrf_token")),
-                ("return_to", &hidden_field(&html, "return_to")),
-                ("decision", "allow"),
-            ],
-        )
-        .await;
+    let res = app.submit_consent(&html, "allow").await;
 
     // Assert
     assert_eq!(res.status(), 302);

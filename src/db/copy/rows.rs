@@ -102,6 +102,7 @@ pub(super) struct PushedRequestCopy {
     pub(super) expires_at: i64,
     pub(super) arrived_at: Option<i64>,
     pub(super) used_at: Option<i64>,
+    pub(super) signed_in_session_id: Option<i32>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
