@@ -15,6 +15,7 @@ use crate::config::{Settings, env_name};
 use crate::db::{self, DbPool};
 use crate::domain::at_rest::{self, Protection};
 use crate::domain::bootstrap::{self, InitialAdmin};
+use crate::domain::client::jwks_uri::RemoteKeySets;
 use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
 use crate::domain::flows::refresh::RotationKey;
@@ -69,8 +70,10 @@ impl Application {
         .await
         .context("Failed to run start-up tasks")??;
 
+        let remote_keys = RemoteKeySets::new().context("Failed to build the client key fetcher")?;
         let state = AppState {
             clients: Arc::new(ClientCache::new(settings.client_cache_ttl)),
+            remote_keys: Arc::new(remote_keys),
             pool,
             settings: Arc::new(settings),
             keys: Arc::new(keys),

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::client::jwks_uri::RemoteKeySets;
 use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
 use crate::domain::flows::refresh::RotationKey;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub rotation: RotationKey,
     /// Registrations for the `client_credentials` path of `/token`.
     pub clients: Arc<ClientCache>,
+    /// Key sets of `private_key_jwt` clients registered by URL.
+    pub remote_keys: Arc<RemoteKeySets>,
     /// Set when a shutdown starts: `/readyz` answers 503 from then on.
     pub stopping: Stopping,
 }

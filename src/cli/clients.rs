@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::admin;
 use crate::domain::audit::{self, Actor};
-use crate::domain::client::{self, ClientKind, NewClient};
+use crate::domain::client::{self, ClientKind, KeySource, NewClient};
 use crate::domain::clock::Clock;
 
 use super::read_stdin_secret;
@@ -42,6 +42,62 @@ pub struct ClientAdd {
     /// Accept only pushed authorization requests (RFC 9126) from this client.
     #[arg(long)]
     require_par: bool,
+    /// How the client authenticates [default: none with --public, else
+    /// client_secret_basic; private_key_jwt with --jwks-file or --jwks-uri].
+    #[arg(long, value_enum, value_name = "METHOD")]
+    auth_method: Option<AuthMethod>,
+    /// private_key_jwt: a file holding the client's public keys (a JWK Set).
+    #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
+    jwks_file: Option<std::path::PathBuf>,
+    /// private_key_jwt: where the client serves its public keys (a JWK Set).
+    #[arg(long, value_name = "URI")]
+    jwks_uri: Option<String>,
+}
+
+/// `token_endpoint_auth_method` values (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum AuthMethod {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+}
+
+/// The kind of client the flags ask for.
+fn client_kind(a: &ClientAdd) -> anyhow::Result<ClientKind> {
+    let keys = match (&a.jwks_file, &a.jwks_uri) {
+        (Some(file), _) => Some(KeySource::Set(
+            std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?,
+        )),
+        (None, Some(uri)) => Some(KeySource::Uri(uri.clone())),
+        (None, None) => None,
+    };
+    let method = a.auth_method.unwrap_or(match (&keys, a.public) {
+        (Some(_), _) => AuthMethod::PrivateKeyJwt,
+        (None, true) => AuthMethod::None,
+        (None, false) => AuthMethod::ClientSecretBasic,
+    });
+    Ok(match (method, keys) {
+        (AuthMethod::PrivateKeyJwt, Some(keys)) if !a.public && !a.secret_stdin => {
+            ClientKind::PrivateKeyJwt(keys)
+        }
+        (AuthMethod::PrivateKeyJwt, None) => {
+            anyhow::bail!("private_key_jwt needs --jwks-file or --jwks-uri")
+        }
+        (AuthMethod::PrivateKeyJwt, Some(_)) => {
+            anyhow::bail!("private_key_jwt takes neither --public nor --secret-stdin")
+        }
+        (_, Some(_)) => anyhow::bail!("--jwks-file and --jwks-uri are for private_key_jwt"),
+        (AuthMethod::None, None) if !a.secret_stdin => ClientKind::Public,
+        (AuthMethod::None, None) => anyhow::bail!("a client without authentication has no secret"),
+        (_, None) if a.public => anyhow::bail!("a public client has no secret"),
+        (_, None) if a.secret_stdin => {
+            ClientKind::ChosenSecret(read_stdin_secret("client secret")?)
+        }
+        (_, None) => ClientKind::GeneratedSecret,
+    })
 }
 
 /// `tessera client ...`
@@ -63,13 +119,7 @@ pub(super) fn client_command(
     let mut conn = pool.get()?;
     match cmd {
         ClientCommand::Add(a) => {
-            let kind = if a.public {
-                ClientKind::Public
-            } else if a.secret_stdin {
-                ClientKind::ChosenSecret(read_stdin_secret("client secret")?)
-            } else {
-                ClientKind::GeneratedSecret
-            };
+            let kind = client_kind(&a)?;
             let req = NewClient {
                 client_id: a.client_id,
                 name: a.name,
@@ -97,7 +147,11 @@ pub(super) fn client_command(
             } else {
                 "confidential"
             };
-            println!("registered {kind} client {}", c.client_id);
+            println!(
+                "registered {kind} client {} ({})",
+                c.client_id,
+                c.auth_method()
+            );
             if let Some(secret) = registered.generated_secret {
                 println!("client_secret: {secret}");
                 println!("(shown once; only its hash is stored)");

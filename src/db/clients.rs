@@ -20,6 +20,9 @@ pub struct ClientRow {
     pub created_at: i64,
     pub consent_required: bool,
     pub require_par: bool,
+    /// private_key_jwt: the client's JWK Set, or where to fetch it.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 /// Stores a new client; fails with a unique violation when the id is taken.
@@ -63,6 +66,9 @@ pub struct ClientChanges {
     pub scopes: String,
     pub consent_required: bool,
     pub require_par: bool,
+    /// Set only for private_key_jwt clients; `None` leaves the column as is.
+    pub jwks: Option<Option<String>>,
+    pub jwks_uri: Option<Option<String>>,
 }
 
 /// Updates a registration; returns 0 when unknown.

@@ -12,17 +12,17 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_log, auth_codes, clients, consents, feed_counters, login_throttle, pushed_requests,
-    refresh_tokens, revocation_events, revoked_access_tokens, server_secrets, sessions,
-    signing_keys, users,
+    audit_log, auth_codes, client_assertions, clients, consents, feed_counters, login_throttle,
+    pushed_requests, refresh_tokens, revocation_events, revoked_access_tokens, server_secrets,
+    sessions, signing_keys, users,
 };
 use super::{Conn, QueryError};
 
 mod rows;
 use rows::{
-    AuditCopy, AuthCodeCopy, ClientCopy, ConsentCopy, FeedCounterCopy, PushedRequestCopy,
-    RefreshTokenCopy, RevocationEventCopy, RevokedAccessTokenCopy, ServerSecretCopy, SessionCopy,
-    SigningKeyCopy, ThrottleCopy, UserCopy,
+    AuditCopy, AuthCodeCopy, ClientAssertionCopy, ClientCopy, ConsentCopy, FeedCounterCopy,
+    PushedRequestCopy, RefreshTokenCopy, RevocationEventCopy, RevokedAccessTokenCopy,
+    ServerSecretCopy, SessionCopy, SigningKeyCopy, ThrottleCopy, UserCopy,
 };
 
 /// Rows per page. The widest table has 14 columns: 7,000 bind parameters per
@@ -30,7 +30,7 @@ use rows::{
 const BATCH: i64 = 500;
 
 /// Every table, each after the tables its foreign keys point to.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "users",
     "clients",
     "signing_keys",
@@ -38,6 +38,7 @@ pub const TABLES: [&str; 14] = [
     "sessions",
     "auth_codes",
     "pushed_requests",
+    "client_assertions",
     "refresh_tokens",
     "revoked_access_tokens",
     "feed_counters",
@@ -183,6 +184,7 @@ fn count_table(conn: &mut Conn, table: &str) -> QueryResult<i64> {
         "sessions" => count!(sessions),
         "auth_codes" => count!(auth_codes),
         "pushed_requests" => count!(pushed_requests),
+        "client_assertions" => count!(client_assertions),
         "refresh_tokens" => count!(refresh_tokens),
         "revoked_access_tokens" => count!(revoked_access_tokens),
         "feed_counters" => count!(feed_counters),
@@ -240,6 +242,21 @@ fn copy_table(src: &mut Conn, dst: &mut Conn, table: &str) -> QueryResult<i64> {
         "sessions" => by_key!(sessions, SessionCopy, id),
         "auth_codes" => by_key!(auth_codes, AuthCodeCopy, code_hash),
         "pushed_requests" => by_key!(pushed_requests, PushedRequestCopy, request_hash),
+        "client_assertions" => copy_pages!(
+            src,
+            dst,
+            client_assertions,
+            ClientAssertionCopy,
+            (
+                client_assertions::client_id.asc(),
+                client_assertions::jti.asc()
+            ),
+            |r| client_assertions::client_id
+                .gt(&r.client_id)
+                .or(client_assertions::client_id
+                    .eq(&r.client_id)
+                    .and(client_assertions::jti.gt(&r.jti)))
+        ),
         "refresh_tokens" => by_key!(refresh_tokens, RefreshTokenCopy, id),
         "revoked_access_tokens" => by_key!(revoked_access_tokens, RevokedAccessTokenCopy, jti),
         "feed_counters" => by_key!(feed_counters, FeedCounterCopy, name),
@@ -307,7 +324,7 @@ mod tests {
         }
         all_columns!(users: UserCopy, clients: ClientCopy, signing_keys: SigningKeyCopy,
             server_secrets: ServerSecretCopy, sessions: SessionCopy, auth_codes: AuthCodeCopy,
-            pushed_requests: PushedRequestCopy,
+            pushed_requests: PushedRequestCopy, client_assertions: ClientAssertionCopy,
             refresh_tokens: RefreshTokenCopy, revoked_access_tokens: RevokedAccessTokenCopy,
             feed_counters: FeedCounterCopy, revocation_events: RevocationEventCopy,
             consents: ConsentCopy, login_throttle: ThrottleCopy, audit_log: AuditCopy);

@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod auth_codes;
+pub mod client_assertions;
 pub mod clients;
 pub mod consents;
 pub mod copy;

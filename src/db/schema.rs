@@ -12,6 +12,16 @@ diesel::table! {
         created_at -> BigInt,
         consent_required -> Bool,
         require_par -> Bool,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    client_assertions (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -163,6 +173,7 @@ diesel::table! {
 
 diesel::joinable!(auth_codes -> clients (client_id));
 diesel::joinable!(auth_codes -> sessions (session_id));
+diesel::joinable!(client_assertions -> clients (client_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(pushed_requests -> clients (client_id));
@@ -175,6 +186,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     auth_codes,
+    client_assertions,
     clients,
     consents,
     login_throttle,

@@ -119,6 +119,8 @@ mod tests {
                 created_at: 0,
                 consent_required: false,
                 require_par: false,
+                jwks: None,
+                jwks_uri: None,
             })
             .unwrap(),
         )

@@ -2,8 +2,8 @@
 //! holds SQLite's write lock for long.
 
 use crate::db::{
-    Conn, QueryError, auth_codes, pushed_requests, refresh_tokens, revocation_events, revocations,
-    sessions, throttle,
+    Conn, QueryError, auth_codes, client_assertions, pushed_requests, refresh_tokens,
+    revocation_events, revocations, sessions, throttle,
 };
 
 /// Rows deleted per statement.
@@ -19,6 +19,7 @@ pub const KEEP_CODES: i64 = 600;
 pub struct Purged {
     pub codes: usize,
     pub pushed_requests: usize,
+    pub client_assertions: usize,
     pub refresh_tokens: usize,
     pub sessions: usize,
     pub revoked_access_tokens: usize,
@@ -45,6 +46,9 @@ pub fn purge(conn: &mut Conn, now: i64) -> Result<Purged, QueryError> {
         codes: drain(|| auth_codes::delete_expired_auth_codes(conn, now - KEEP_CODES, BATCH))?,
         pushed_requests: drain(|| {
             pushed_requests::delete_expired_pushed_requests(conn, now - KEEP_CODES, BATCH)
+        })?,
+        client_assertions: drain(|| {
+            client_assertions::delete_expired_client_assertions(conn, now, BATCH)
         })?,
         refresh_tokens: drain(|| {
             refresh_tokens::delete_dead_refresh_tokens(conn, now, now - KEEP_ENDED, BATCH)

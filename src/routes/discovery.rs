@@ -5,6 +5,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
+use crate::domain::client::key_set;
 use crate::state::AppState;
 
 /// The provider metadata document.
@@ -28,8 +29,12 @@ pub struct Metadata {
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// For `private_key_jwt` assertions (RFC 7523).
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
@@ -65,17 +70,23 @@ pub fn metadata(issuer: &str) -> Metadata {
         revocation_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
+        revocation_endpoint_auth_signing_alg_values_supported: key_set::ALGORITHM_NAMES.to_vec(),
         introspection_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         ],
+        introspection_endpoint_auth_signing_alg_values_supported: key_set::ALGORITHM_NAMES.to_vec(),
         token_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
+        token_endpoint_auth_signing_alg_values_supported: key_set::ALGORITHM_NAMES.to_vec(),
         code_challenge_methods_supported: vec!["S256"],
         prompt_values_supported: vec!["none", "login", "consent"],
         claims_supported: vec![

@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use percent_encoding::percent_decode_str;
 
 use crate::domain::client::ClientCredentials;
+use crate::domain::client::assertion::{self, ASSERTION_TYPE};
 use crate::domain::error::OAuthError;
 
 /// The largest form body any endpoint accepts.
@@ -54,6 +55,17 @@ impl Params {
     /// Every parameter.
     pub fn as_map(&self) -> &HashMap<String, String> {
         &self.0
+    }
+
+    /// Only the named parameters.
+    pub fn only(&self, names: &[&str]) -> Params {
+        Params(
+            self.0
+                .iter()
+                .filter(|(k, _)| names.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
     }
 
     /// A parameter that must be present.
@@ -124,12 +136,23 @@ pub async fn read_form(req: &HttpRequest, mut payload: Payload) -> Result<Params
     Params::parse(&body)
 }
 
-/// Extracts client credentials from `Authorization: Basic` or the body.
-/// Using both methods at once is refused (RFC 6749 §2.3).
+/// Extracts client credentials from `Authorization: Basic`, the body's
+/// secret or the body's assertion (RFC 7521 §4.2). Using two methods at
+/// once is refused (RFC 6749 §2.3).
 pub fn client_credentials(
     req: &HttpRequest,
     params: &Params,
 ) -> Result<Option<ClientCredentials>, OAuthError> {
+    if let Some(assertion) = assertion_credentials(params)? {
+        if req.headers().contains_key(header::AUTHORIZATION)
+            || params.get("client_secret").is_some()
+        {
+            return Err(OAuthError::InvalidRequest(
+                "use one client authentication method, not two".into(),
+            ));
+        }
+        return Ok(Some(assertion));
+    }
     let basic = basic_credentials(req)?;
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
@@ -156,6 +179,37 @@ pub fn client_credentials(
         )),
         (None, None, None) => Ok(None),
     }
+}
+
+/// `private_key_jwt`: `client_assertion_type` and `client_assertion`. The
+/// client is the one `client_id` names, or else the assertion's `sub`; the
+/// assertion itself is checked later, against that client's keys.
+fn assertion_credentials(params: &Params) -> Result<Option<ClientCredentials>, OAuthError> {
+    let (kind, assertion) = (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    );
+    let assertion = match (kind, assertion) {
+        (None, None) => return Ok(None),
+        (Some(ASSERTION_TYPE), Some(a)) => a,
+        (Some(ASSERTION_TYPE), None) | (None, Some(_)) => {
+            return Err(OAuthError::InvalidRequest(
+                "client_assertion and client_assertion_type go together".into(),
+            ));
+        }
+        (Some(_), _) => return Err(OAuthError::InvalidClient),
+    };
+    let claimed = assertion::claimed_client(assertion);
+    let client_id = match (params.get("client_id"), claimed) {
+        (Some(id), Some(sub)) if id != sub => return Err(OAuthError::InvalidClient),
+        (Some(id), _) => id.to_owned(),
+        (None, Some(sub)) => sub,
+        (None, None) => return Err(OAuthError::InvalidClient),
+    };
+    Ok(Some(ClientCredentials::Assertion {
+        client_id,
+        assertion: assertion.to_owned(),
+    }))
 }
 
 /// `client_secret_basic`: both halves are form-urlencoded before base64 (§2.3.1).

@@ -8,6 +8,7 @@ use crate::domain::error::OAuthError;
 use crate::domain::introspection;
 use crate::state::AppState;
 
+use super::client_auth;
 use super::form::{client_credentials, read_form};
 use super::responses::no_store_json;
 
@@ -19,6 +20,7 @@ pub async fn introspect_post(
 ) -> Result<HttpResponse, OAuthError> {
     let params = read_form(&req, payload).await?;
     let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let creds = client_auth::prove(&state, creds, "/introspect").await?;
     let token = params.require("token")?.to_owned();
     let keys = state.keys.clone();
     let policy = state.settings.token_policy();

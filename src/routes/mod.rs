@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod authorize;
+pub mod client_auth;
 pub mod consent;
 pub mod cors;
 pub mod discovery;

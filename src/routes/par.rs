@@ -11,6 +11,7 @@ use crate::domain::error::OAuthError;
 use crate::domain::pushed_request;
 use crate::state::AppState;
 
+use super::client_auth;
 use super::form::{client_credentials, read_form};
 
 #[derive(Serialize)]
@@ -27,6 +28,7 @@ pub async fn par_post(
 ) -> Result<HttpResponse, OAuthError> {
     let params = read_form(&req, payload).await?;
     let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let creds = client_auth::prove(&state, creds, "/par").await?;
     let form = params.as_map().clone();
     let now = state.clock.now();
     let pushed = crate::db::run(&state.pool, move |conn| {

@@ -11,6 +11,7 @@ use crate::domain::error::OAuthError;
 use crate::domain::revocation;
 use crate::state::AppState;
 
+use super::client_auth;
 use super::form::{Params, client_credentials};
 use super::responses::no_store_json;
 
@@ -38,7 +39,11 @@ pub async fn revocations_get(
     req: HttpRequest,
 ) -> Result<HttpResponse, OAuthError> {
     let params = Params::parse(req.query_string().as_bytes())?;
-    let creds = client_credentials(&req, &Params::default())?.ok_or(OAuthError::InvalidClient)?;
+    // Secrets only in the Authorization header, never in a URL; a
+    // single-use assertion may come in the query.
+    let assertion = params.only(&["client_assertion_type", "client_assertion"]);
+    let creds = client_credentials(&req, &assertion)?.ok_or(OAuthError::InvalidClient)?;
+    let creds = client_auth::prove(&state, creds, "/revocations").await?;
     let after = match params.get("after") {
         None => 0,
         Some(a) => a.parse::<i32>().ok().filter(|a| *a >= 0).ok_or_else(|| {

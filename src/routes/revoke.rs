@@ -9,6 +9,7 @@ use crate::domain::error::OAuthError;
 use crate::domain::introspection;
 use crate::state::AppState;
 
+use super::client_auth;
 use super::form::{client_credentials, read_form};
 
 /// Handles a revocation request.
@@ -19,6 +20,7 @@ pub async fn revoke_post(
 ) -> Result<HttpResponse, OAuthError> {
     let params = read_form(&req, payload).await?;
     let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let creds = client_auth::prove(&state, creds, "/revoke").await?;
     let token = params.require("token")?.to_owned();
     let keys = state.keys.clone();
     let policy = state.settings.token_policy();

@@ -11,6 +11,7 @@ use crate::domain::flows::authorization_code::{self, CodeRedemption};
 use crate::domain::flows::{client_credentials, refresh};
 use crate::state::AppState;
 
+use super::client_auth;
 use super::form::{client_credentials as read_client, read_form};
 use super::responses::no_store_json;
 
@@ -23,6 +24,7 @@ pub async fn token_post(
     let params = read_form(&req, payload).await?;
     let grant_type = params.require("grant_type")?.to_owned();
     let creds = read_client(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let creds = client_auth::prove(&state, creds, "/token").await?;
     let keys = state.keys.clone();
     let policy = state.settings.token_policy();
     let now = state.clock.now();

@@ -23,6 +23,7 @@ mod metrics;
 mod openapi;
 mod par;
 mod posts_browser;
+mod private_key_jwt;
 mod refresh;
 mod revocation;
 mod roles;

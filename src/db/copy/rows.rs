@@ -6,9 +6,9 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    audit_log, auth_codes, clients, consents, feed_counters, login_throttle, pushed_requests,
-    refresh_tokens, revocation_events, revoked_access_tokens, server_secrets, sessions,
-    signing_keys, users,
+    audit_log, auth_codes, client_assertions, clients, consents, feed_counters, login_throttle,
+    pushed_requests, refresh_tokens, revocation_events, revoked_access_tokens, server_secrets,
+    sessions, signing_keys, users,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -39,6 +39,8 @@ pub(super) struct ClientCopy {
     pub(super) created_at: i64,
     pub(super) consent_required: bool,
     pub(super) require_par: bool,
+    pub(super) jwks: Option<String>,
+    pub(super) jwks_uri: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -103,6 +105,14 @@ pub(super) struct PushedRequestCopy {
     pub(super) arrived_at: Option<i64>,
     pub(super) used_at: Option<i64>,
     pub(super) signed_in_session_id: Option<i32>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = client_assertions)]
+pub(super) struct ClientAssertionCopy {
+    pub(super) client_id: String,
+    pub(super) jti: String,
+    pub(super) expires_at: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

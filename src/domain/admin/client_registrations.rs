@@ -4,7 +4,7 @@ use crate::db::Conn;
 use crate::db::clients::{self, ClientChanges};
 use crate::db::revocation_events::insert_revocation_event;
 use crate::domain::audit::{self, Actor};
-use crate::domain::client::{self, Client, ClientError, NewClient, RegisteredClient};
+use crate::domain::client::{self, Client, ClientError, KeySource, NewClient, RegisteredClient};
 use crate::domain::redirect_uri::RedirectUri;
 use crate::domain::scope::Scope;
 use crate::domain::secret;
@@ -37,6 +37,7 @@ pub fn update_client(
     scopes: &str,
     consent_required: bool,
     require_par: bool,
+    keys: Option<KeySource>,
     now: i64,
 ) -> Result<(), ClientError> {
     let parse_uris = |list: &[String]| -> Result<Vec<String>, ClientError> {
@@ -55,6 +56,14 @@ pub fn update_client(
             "the name must be 1-100 characters".into(),
         ));
     }
+    // Only a private_key_jwt client has keys to change.
+    let (jwks, jwks_uri) = match keys.filter(|_| existing.keys.is_some()) {
+        Some(source) => {
+            let (set, uri) = source.to_columns()?;
+            (Some(set), Some(uri))
+        }
+        None => (None, None),
+    };
     let changes = ClientChanges {
         name: name.to_owned(),
         redirect_uris: serde_json::to_string(&redirects).unwrap_or_else(|_| "[]".into()),
@@ -68,6 +77,8 @@ pub fn update_client(
         scopes: scopes.to_string(),
         consent_required,
         require_par,
+        jwks,
+        jwks_uri,
     };
     clients::update_client(conn, &existing.client_id, &changes)?;
     audit::record(conn, actor, "client.updated", &existing.client_id, "", now)?;

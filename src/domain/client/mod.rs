@@ -1,17 +1,22 @@
 //! Client registrations (RFC 6749 §2): what a client is, how it is
 //! registered (`registration`) and how it proves who it is (`authentication`).
 
+pub mod assertion;
 mod authentication;
+pub mod jwks_uri;
+pub mod key_set;
 mod registration;
 
 pub use authentication::{ClientCredentials, authenticate_client, check_credentials, find_client};
 pub use registration::{
-    ClientError, ClientKind, NewClient, RegisteredClient, list_clients, register_client,
+    ClientError, ClientKind, KeySource, NewClient, RegisteredClient, list_clients, register_client,
     remove_client,
 };
 pub(crate) use registration::{check_grants, parse_grants};
 
 use std::fmt;
+
+use jsonwebtoken::jwk::JwkSet;
 
 use crate::db::clients::{self, ClientRow};
 use crate::db::{Conn, DbError};
@@ -75,12 +80,32 @@ pub struct Client {
     pub consent_required: bool,
     /// Authorization requests must be pushed first (RFC 9126 §5).
     pub require_par: bool,
+    /// The public keys of a `private_key_jwt` client.
+    pub keys: Option<ClientKeys>,
+}
+
+/// Where a `private_key_jwt` client's public keys are.
+#[derive(Debug, Clone)]
+pub enum ClientKeys {
+    /// Registered with the client.
+    Set(JwkSet),
+    /// Fetched from the client's `jwks_uri`.
+    Uri(String),
 }
 
 impl Client {
-    /// Public clients cannot keep a secret (RFC 6749 §2.1).
+    /// Public clients cannot keep a secret or a key (RFC 6749 §2.1).
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.secret_hash.is_none() && self.keys.is_none()
+    }
+
+    /// The `token_endpoint_auth_method` (RFC 7591 §2) this client uses.
+    pub fn auth_method(&self) -> &'static str {
+        match (&self.secret_hash, &self.keys) {
+            (_, Some(_)) => "private_key_jwt",
+            (Some(_), None) => "client_secret_basic",
+            (None, None) => "none",
+        }
     }
 
     /// True when the client is registered for `grant`.
@@ -106,7 +131,15 @@ impl Client {
                 .map(|u| RedirectUri::parse(u).map_err(|_| corrupt("URI")))
                 .collect()
         };
+        let keys = match (&row.jwks, &row.jwks_uri) {
+            (Some(json), _) => Some(ClientKeys::Set(
+                key_set::parse(json).map_err(|_| corrupt("JWK Set"))?,
+            )),
+            (None, Some(uri)) => Some(ClientKeys::Uri(uri.clone())),
+            (None, None) => None,
+        };
         Ok(Client {
+            keys,
             redirect_uris: uris(&row.redirect_uris)?,
             post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,
             grant_types: row

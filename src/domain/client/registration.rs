@@ -6,7 +6,7 @@ use crate::domain::redirect_uri::{RedirectUri, RedirectUriError};
 use crate::domain::scope::{Scope, ScopeError};
 use crate::domain::secret;
 
-use super::{Client, DEFAULT_SCOPES, GrantType};
+use super::{Client, DEFAULT_SCOPES, GrantType, key_set};
 
 /// How a client authenticates itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,43 @@ pub enum ClientKind {
     GeneratedSecret,
     /// A secret chosen by the operator (at least 32 characters).
     ChosenSecret(String),
+    /// `private_key_jwt`: assertions signed with the client's own keys.
+    PrivateKeyJwt(KeySource),
+}
+
+/// Where a `private_key_jwt` client's public keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A JWK Set document, stored with the registration.
+    Set(String),
+    /// A URL serving the JWK Set (https, or http on a loopback address).
+    Uri(String),
+}
+
+impl KeySource {
+    /// Checks the source and returns the `jwks` and `jwks_uri` columns.
+    pub(crate) fn to_columns(&self) -> Result<(Option<String>, Option<String>), ClientError> {
+        match self {
+            KeySource::Set(json) => {
+                let set = key_set::parse(json)
+                    .map_err(|e| ClientError::Invalid(format!("the JWK Set: {e}")))?;
+                let compact = serde_json::to_string(&set)
+                    .map_err(|e| ClientError::Invalid(format!("the JWK Set: {e}")))?;
+                Ok((Some(compact), None))
+            }
+            KeySource::Uri(uri) => {
+                // The same rule as redirect URIs: https, or http on loopback.
+                let valid = RedirectUri::parse(uri)
+                    .is_ok_and(|_| uri.starts_with("https://") || uri.starts_with("http://"));
+                if !valid {
+                    return Err(ClientError::Invalid(format!(
+                        "{uri:?} is not an https URL (or http on a loopback address)"
+                    )));
+                }
+                Ok((None, Some(uri.clone())))
+            }
+        }
+    }
 }
 
 /// What an operator asks to register.
@@ -154,8 +191,12 @@ pub fn register_client(
         !redirect_uris.is_empty(),
         req.kind == ClientKind::Public,
     )?;
+    let (jwks, jwks_uri) = match &req.kind {
+        ClientKind::PrivateKeyJwt(source) => source.to_columns()?,
+        _ => (None, None),
+    };
     let (secret_hash, generated_secret) = match &req.kind {
-        ClientKind::Public => (None, None),
+        ClientKind::Public | ClientKind::PrivateKeyJwt(_) => (None, None),
         ClientKind::GeneratedSecret => {
             let s = secret::generate_token();
             (Some(secret::hash_secret(&s).to_vec()), Some(s))
@@ -190,6 +231,8 @@ pub fn register_client(
         created_at: now,
         consent_required: req.consent_required,
         require_par: req.require_par,
+        jwks,
+        jwks_uri,
     };
     crate::db::immediate(conn, |conn| {
         if clients::find_client(conn, &row.client_id)?.is_some() {

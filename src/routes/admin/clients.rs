@@ -6,7 +6,9 @@ use askama::Template;
 
 use crate::domain::admin;
 use crate::domain::audit::Actor;
-use crate::domain::client::{self, Client, ClientKind, GrantType, NewClient};
+use crate::domain::client::{
+    self, Client, ClientKeys, ClientKind, GrantType, KeySource, NewClient,
+};
 use crate::domain::error::OAuthError;
 use crate::state::AppState;
 
@@ -27,6 +29,9 @@ struct ClientForm {
     scopes: String,
     consent: bool,
     require_par: bool,
+    private_key_jwt: bool,
+    jwks: String,
+    jwks_uri: String,
 }
 
 impl ClientForm {
@@ -44,6 +49,15 @@ impl ClientForm {
             scopes: c.scopes.to_string(),
             consent: c.consent_required,
             require_par: c.require_par,
+            private_key_jwt: c.keys.is_some(),
+            jwks: match &c.keys {
+                Some(ClientKeys::Set(set)) => serde_json::to_string_pretty(set).unwrap_or_default(),
+                _ => String::new(),
+            },
+            jwks_uri: match &c.keys {
+                Some(ClientKeys::Uri(uri)) => uri.clone(),
+                _ => String::new(),
+            },
         }
     }
 
@@ -86,6 +100,7 @@ struct ClientPage {
     csrf: String,
     client_id: String,
     kind: &'static str,
+    auth_method: &'static str,
     confidential: bool,
     created: String,
     form: ClientForm,
@@ -96,6 +111,15 @@ fn kind(c: &Client) -> &'static str {
         "public"
     } else {
         "confidential"
+    }
+}
+
+/// The keys a private_key_jwt form gives: the set if pasted, else the URI.
+fn key_source(form: &Params) -> KeySource {
+    match (form.get("jwks"), form.get("jwks_uri")) {
+        (Some(json), _) if !json.trim().is_empty() => KeySource::Set(json.to_owned()),
+        (_, Some(uri)) if !uri.trim().is_empty() => KeySource::Uri(uri.trim().to_owned()),
+        _ => KeySource::Set(String::new()),
     }
 }
 
@@ -165,10 +189,10 @@ pub async fn admin_clients_post(
             .get("name")
             .map(|n| n.trim().to_owned())
             .filter(|n| !n.is_empty()),
-        kind: if form.get("kind") == Some("confidential") {
-            ClientKind::GeneratedSecret
-        } else {
-            ClientKind::Public
+        kind: match form.get("kind") {
+            Some("confidential") => ClientKind::GeneratedSecret,
+            Some("private_key_jwt") => ClientKind::PrivateKeyJwt(key_source(&form)),
+            _ => ClientKind::Public,
         },
         redirect_uris: lines(&form, "redirect_uris"),
         post_logout_redirect_uris: lines(&form, "post_logout_redirect_uris"),
@@ -232,7 +256,9 @@ pub async fn admin_client_get(
         flash: ctx.flash.clone(),
         csrf: ctx.csrf.clone(),
         kind: kind(&c),
-        confidential: !c.is_public(),
+        auth_method: c.auth_method(),
+        // Only a client with a secret has one to rotate.
+        confidential: c.auth_method() == "client_secret_basic",
         created: when(ctx.now, c.created_at),
         form: ClientForm::of(&c),
         client_id: c.client_id,
@@ -269,6 +295,7 @@ pub async fn admin_client_post(
             form.get("scopes").unwrap_or(""),
             form.get("consent") == Some("yes"),
             form.get("require_par") == Some("yes"),
+            existing.keys.is_some().then(|| key_source(&form)),
             now,
         ))
     })
