@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::config::{Settings, env_name};
 use crate::db::{self, DbPool};
 use crate::domain::at_rest::{self, Protection};
+use crate::domain::backchannel_logout;
 use crate::domain::bootstrap::{self, InitialAdmin};
 use crate::domain::client::jwks_uri::RemoteKeySets;
 use crate::domain::client_cache::ClientCache;
@@ -149,7 +150,8 @@ impl Application {
         let (stop_tasks, stopped) = watch::channel(false);
         let tasks = [
             tokio::spawn(key_maintenance(self.state.clone(), stopped.clone())),
-            tokio::spawn(housekeeping(self.state.clone(), stopped)),
+            tokio::spawn(housekeeping(self.state.clone(), stopped.clone())),
+            tokio::spawn(logout_delivery(self.state.clone(), stopped)),
         ];
         let (state, server) = (self.state.clone(), self.server.handle());
         let draining = tokio::spawn(async move {
@@ -227,6 +229,48 @@ async fn key_maintenance(state: AppState, mut stopped: watch::Receiver<bool>) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => log::error!("key maintenance failed: {e:#}"),
             Err(e) => log::error!("key maintenance task failed: {e}"),
+        }
+    }
+}
+
+/// Sends due back-channel logout tokens, every second: a session that ends
+/// is told to its clients within about a second, on whichever instance
+/// claims the delivery first.
+async fn logout_delivery(state: AppState, mut stopped: watch::Receiver<bool>) {
+    let http = match reqwest::Client::builder()
+        .timeout(backchannel_logout::TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => {
+            log::error!("back-channel logout disabled: cannot build an HTTP client: {e}");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let now = state.clock.now();
+        let outcome = backchannel_logout::deliver_due(
+            &state.pool,
+            &state.keys,
+            &http,
+            &state.settings.issuer,
+            now,
+        )
+        .await;
+        crate::metrics::job("backchannel_logout", outcome.is_ok());
+        match outcome {
+            Ok(run) if run != backchannel_logout::Run::default() => {
+                log::info!("back-channel logout: {run:?}")
+            }
+            Ok(_) => {}
+            Err(e) => log::error!("back-channel logout delivery failed: {e}"),
         }
     }
 }

@@ -52,6 +52,10 @@ pub struct ClientAdd {
     /// private_key_jwt: where the client serves its public keys (a JWK Set).
     #[arg(long, value_name = "URI")]
     jwks_uri: Option<String>,
+    /// Where to POST a logout token when a session the client has tokens
+    /// for ends (OpenID Connect Back-Channel Logout).
+    #[arg(long, value_name = "URI")]
+    backchannel_logout_uri: Option<String>,
 }
 
 /// `token_endpoint_auth_method` values (RFC 7591 §2).
@@ -130,6 +134,7 @@ pub(super) fn client_command(
                 scopes: a.scopes,
                 consent_required: a.consent,
                 require_par: a.require_par,
+                backchannel_logout_uri: a.backchannel_logout_uri,
             };
             let registered = client::register_client(&mut conn, req, Clock::system().now())?;
             let c = &registered.client;

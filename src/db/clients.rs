@@ -23,6 +23,8 @@ pub struct ClientRow {
     /// private_key_jwt: the client's JWK Set, or where to fetch it.
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    /// Where to POST logout tokens (Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Stores a new client; fails with a unique violation when the id is taken.
@@ -69,6 +71,9 @@ pub struct ClientChanges {
     /// Set only for private_key_jwt clients; `None` leaves the column as is.
     pub jwks: Option<Option<String>>,
     pub jwks_uri: Option<Option<String>>,
+    /// Set to NULL with `None`.
+    #[diesel(treat_none_as_null = true)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Updates a registration; returns 0 when unknown.

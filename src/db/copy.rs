@@ -13,16 +13,17 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, auth_codes, client_assertions, clients, consents, feed_counters, login_throttle,
-    pushed_requests, refresh_tokens, revocation_events, revoked_access_tokens, server_secrets,
-    sessions, signing_keys, users,
+    logout_deliveries, pushed_requests, refresh_tokens, revocation_events, revoked_access_tokens,
+    server_secrets, session_clients, sessions, signing_keys, users,
 };
 use super::{Conn, QueryError};
 
 mod rows;
 use rows::{
     AuditCopy, AuthCodeCopy, ClientAssertionCopy, ClientCopy, ConsentCopy, FeedCounterCopy,
-    PushedRequestCopy, RefreshTokenCopy, RevocationEventCopy, RevokedAccessTokenCopy,
-    ServerSecretCopy, SessionCopy, SigningKeyCopy, ThrottleCopy, UserCopy,
+    LogoutDeliveryCopy, PushedRequestCopy, RefreshTokenCopy, RevocationEventCopy,
+    RevokedAccessTokenCopy, ServerSecretCopy, SessionClientCopy, SessionCopy, SigningKeyCopy,
+    ThrottleCopy, UserCopy,
 };
 
 /// Rows per page. The widest table has 14 columns: 7,000 bind parameters per
@@ -30,7 +31,7 @@ use rows::{
 const BATCH: i64 = 500;
 
 /// Every table, each after the tables its foreign keys point to.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 17] = [
     "users",
     "clients",
     "signing_keys",
@@ -39,6 +40,8 @@ pub const TABLES: [&str; 15] = [
     "auth_codes",
     "pushed_requests",
     "client_assertions",
+    "session_clients",
+    "logout_deliveries",
     "refresh_tokens",
     "revoked_access_tokens",
     "feed_counters",
@@ -52,8 +55,9 @@ pub const TABLES: [&str; 15] = [
 /// carry their ids, so each sequence is moved past them afterwards, or the
 /// next insert would collide with a copied row. (Feed ids come from the
 /// `feed_counters` row, copied as it is; its sequence is moved all the same.)
-const IDENTITY_TABLES: [&str; 5] = [
+const IDENTITY_TABLES: [&str; 6] = [
     "users",
+    "logout_deliveries",
     "sessions",
     "refresh_tokens",
     "revocation_events",
@@ -185,6 +189,8 @@ fn count_table(conn: &mut Conn, table: &str) -> QueryResult<i64> {
         "auth_codes" => count!(auth_codes),
         "pushed_requests" => count!(pushed_requests),
         "client_assertions" => count!(client_assertions),
+        "session_clients" => count!(session_clients),
+        "logout_deliveries" => count!(logout_deliveries),
         "refresh_tokens" => count!(refresh_tokens),
         "revoked_access_tokens" => count!(revoked_access_tokens),
         "feed_counters" => count!(feed_counters),
@@ -234,6 +240,14 @@ fn copy_table(src: &mut Conn, dst: &mut Conn, table: &str) -> QueryResult<i64> {
             copy_pages!(src, dst, $t, $row, $t::$key.asc(), |r| $t::$key.gt(&r.$key))
         };
     }
+    // A two-column key: after the last (a, b) in (a, b) order.
+    macro_rules! by_pair {
+        ($t:ident, $row:ty, $a:ident, $b:ident) => {
+            copy_pages!(src, dst, $t, $row, ($t::$a.asc(), $t::$b.asc()), |r| $t::$a
+                .gt(&r.$a)
+                .or($t::$a.eq(&r.$a).and($t::$b.gt(&r.$b))))
+        };
+    }
     match table {
         "users" => by_key!(users, UserCopy, id),
         "clients" => by_key!(clients, ClientCopy, client_id),
@@ -242,35 +256,14 @@ fn copy_table(src: &mut Conn, dst: &mut Conn, table: &str) -> QueryResult<i64> {
         "sessions" => by_key!(sessions, SessionCopy, id),
         "auth_codes" => by_key!(auth_codes, AuthCodeCopy, code_hash),
         "pushed_requests" => by_key!(pushed_requests, PushedRequestCopy, request_hash),
-        "client_assertions" => copy_pages!(
-            src,
-            dst,
-            client_assertions,
-            ClientAssertionCopy,
-            (
-                client_assertions::client_id.asc(),
-                client_assertions::jti.asc()
-            ),
-            |r| client_assertions::client_id
-                .gt(&r.client_id)
-                .or(client_assertions::client_id
-                    .eq(&r.client_id)
-                    .and(client_assertions::jti.gt(&r.jti)))
-        ),
+        "session_clients" => by_pair!(session_clients, SessionClientCopy, session_id, client_id),
+        "logout_deliveries" => by_key!(logout_deliveries, LogoutDeliveryCopy, id),
+        "client_assertions" => by_pair!(client_assertions, ClientAssertionCopy, client_id, jti),
         "refresh_tokens" => by_key!(refresh_tokens, RefreshTokenCopy, id),
         "revoked_access_tokens" => by_key!(revoked_access_tokens, RevokedAccessTokenCopy, jti),
         "feed_counters" => by_key!(feed_counters, FeedCounterCopy, name),
         "revocation_events" => by_key!(revocation_events, RevocationEventCopy, id),
-        "consents" => copy_pages!(
-            src,
-            dst,
-            consents,
-            ConsentCopy,
-            (consents::user_id.asc(), consents::client_id.asc()),
-            |r| consents::user_id.gt(r.user_id).or(consents::user_id
-                .eq(r.user_id)
-                .and(consents::client_id.gt(&r.client_id)))
-        ),
+        "consents" => by_pair!(consents, ConsentCopy, user_id, client_id),
         "login_throttle" => by_key!(login_throttle, ThrottleCopy, key),
         "audit_log" => by_key!(audit_log, AuditCopy, id),
         _ => Err(QueryError::NotFound),
@@ -325,6 +318,7 @@ mod tests {
         all_columns!(users: UserCopy, clients: ClientCopy, signing_keys: SigningKeyCopy,
             server_secrets: ServerSecretCopy, sessions: SessionCopy, auth_codes: AuthCodeCopy,
             pushed_requests: PushedRequestCopy, client_assertions: ClientAssertionCopy,
+            session_clients: SessionClientCopy, logout_deliveries: LogoutDeliveryCopy,
             refresh_tokens: RefreshTokenCopy, revoked_access_tokens: RevokedAccessTokenCopy,
             feed_counters: FeedCounterCopy, revocation_events: RevocationEventCopy,
             consents: ConsentCopy, login_throttle: ThrottleCopy, audit_log: AuditCopy);

@@ -14,6 +14,7 @@ pub mod client_assertions;
 pub mod clients;
 pub mod consents;
 pub mod copy;
+pub mod logout_deliveries;
 pub mod pool;
 pub mod pushed_requests;
 pub mod refresh_tokens;

@@ -14,6 +14,30 @@ diesel::table! {
         require_par -> Bool,
         jwks -> Nullable<Text>,
         jwks_uri -> Nullable<Text>,
+        backchannel_logout_uri -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    session_clients (session_id, client_id) {
+        session_id -> Integer,
+        client_id -> Text,
+    }
+}
+
+diesel::table! {
+    logout_deliveries (id) {
+        id -> Integer,
+        client_id -> Text,
+        uri -> Text,
+        sid -> Text,
+        sub -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        give_up_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
     }
 }
 
@@ -175,6 +199,9 @@ diesel::joinable!(auth_codes -> clients (client_id));
 diesel::joinable!(auth_codes -> sessions (session_id));
 diesel::joinable!(client_assertions -> clients (client_id));
 diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(logout_deliveries -> clients (client_id));
+diesel::joinable!(session_clients -> clients (client_id));
+diesel::joinable!(session_clients -> sessions (session_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(pushed_requests -> clients (client_id));
 diesel::joinable!(pushed_requests -> sessions (signed_in_session_id));
@@ -190,11 +217,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     consents,
     login_throttle,
+    logout_deliveries,
     pushed_requests,
     refresh_tokens,
     revocation_events,
     revoked_access_tokens,
     server_secrets,
+    session_clients,
     sessions,
     signing_keys,
     users,

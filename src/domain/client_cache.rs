@@ -121,6 +121,7 @@ mod tests {
                 require_par: false,
                 jwks: None,
                 jwks_uri: None,
+                backchannel_logout_uri: None,
             })
             .unwrap(),
         )

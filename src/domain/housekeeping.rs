@@ -2,8 +2,8 @@
 //! holds SQLite's write lock for long.
 
 use crate::db::{
-    Conn, QueryError, auth_codes, client_assertions, pushed_requests, refresh_tokens,
-    revocation_events, revocations, sessions, throttle,
+    Conn, QueryError, auth_codes, client_assertions, logout_deliveries, pushed_requests,
+    refresh_tokens, revocation_events, revocations, sessions, throttle,
 };
 
 /// Rows deleted per statement.
@@ -20,6 +20,7 @@ pub struct Purged {
     pub codes: usize,
     pub pushed_requests: usize,
     pub client_assertions: usize,
+    pub logout_deliveries: usize,
     pub refresh_tokens: usize,
     pub sessions: usize,
     pub revoked_access_tokens: usize,
@@ -49,6 +50,9 @@ pub fn purge(conn: &mut Conn, now: i64) -> Result<Purged, QueryError> {
         })?,
         client_assertions: drain(|| {
             client_assertions::delete_expired_client_assertions(conn, now, BATCH)
+        })?,
+        logout_deliveries: drain(|| {
+            logout_deliveries::delete_finished_deliveries(conn, now - KEEP_ENDED, BATCH)
         })?,
         refresh_tokens: drain(|| {
             refresh_tokens::delete_dead_refresh_tokens(conn, now, now - KEEP_ENDED, BATCH)

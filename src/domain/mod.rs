@@ -4,6 +4,7 @@ pub mod admin;
 pub mod at_rest;
 pub mod audit;
 pub mod authorize;
+pub mod backchannel_logout;
 pub mod bootstrap;
 pub mod client;
 pub mod client_cache;

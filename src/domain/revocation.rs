@@ -7,6 +7,7 @@ use crate::db::refresh_tokens;
 use crate::db::revocation_events::{self, RevocationEventRow};
 use crate::db::{Conn, QueryError, revocations, sessions};
 
+use super::backchannel_logout;
 use super::tokens::LEEWAY;
 
 /// Feed entry kind for a revoked session id.
@@ -61,7 +62,11 @@ pub fn end_session_in_tx(
             now + access_ttl + LEEWAY as i64,
             now,
         )?;
-        log::info!("session {} ended", s.0.sid);
+        let told = backchannel_logout::enqueue(conn, session_id, &s.0.sid, &s.1.subject, now)?;
+        log::info!(
+            "session {} ended; {told} back-channel logout(s) queued",
+            s.0.sid
+        );
     }
     Ok(ended)
 }

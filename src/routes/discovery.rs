@@ -46,6 +46,9 @@ pub struct Metadata {
     pub claims_parameter_supported: bool,
     /// Per client (RFC 9126 §5, `--require-par`), never for all.
     pub require_pushed_authorization_requests: bool,
+    /// Back-Channel Logout 1.0 §2.1; logout tokens always carry `sid`.
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
 }
 
 /// Builds the metadata for an issuer.
@@ -109,6 +112,8 @@ pub fn metadata(issuer: &str) -> Metadata {
         request_uri_parameter_supported: false,
         claims_parameter_supported: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     }
 }
 

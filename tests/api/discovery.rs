@@ -70,6 +70,8 @@ async fn both_discovery_documents_describe_the_implemented_endpoints() {
             format!("{}/par", app.address)
         );
         assert_eq!(doc["require_pushed_authorization_requests"], false);
+        assert_eq!(doc["backchannel_logout_supported"], true);
+        assert_eq!(doc["backchannel_logout_session_supported"], true);
         assert_eq!(
             doc["tessera_revocation_feed_endpoint"],
             format!("{}/revocations", app.address)

@@ -53,6 +53,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 /// Starts a server on `db`, which other servers may share. The admin
 /// credentials are only known to the instance that created the admin.
 pub async fn spawn_app_on(db: Arc<TestDb>, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_until(db, adjust, std::future::pending()).await
+}
+
+/// Starts a server on `db` that shuts down (gracefully) when `stop` resolves.
+pub async fn spawn_app_until(
+    db: Arc<TestDb>,
+    adjust: impl FnOnce(&mut Settings),
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> TestApp {
     LazyLock::force(&LOGGING);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();
@@ -74,7 +83,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, adjust: impl FnOnce(&mut Settings)) -
         .initial_admin()
         .map(|a| (a.username.clone(), a.password.clone()))
         .unwrap_or_default();
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(app.run_until(stop));
     let pool = db::open(&DbOptions::new(&settings.database, 2).unwrap()).expect("test pool");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -114,6 +123,7 @@ impl TestApp {
                 scopes: Some(scopes.into()),
                 consent_required: false,
                 require_par: false,
+                backchannel_logout_uri: None,
             },
             self.clock.now(),
         )
@@ -155,6 +165,7 @@ impl TestApp {
                 scopes: None,
                 consent_required: consent,
                 require_par: false,
+                backchannel_logout_uri: None,
             },
             self.clock.now(),
         )

@@ -8,6 +8,7 @@
 mod admin;
 mod admin_browser;
 mod authorize;
+mod backchannel_logout;
 mod bad_input;
 mod browser;
 mod cli;

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     audit_log, auth_codes, client_assertions, clients, consents, feed_counters, login_throttle,
-    pushed_requests, refresh_tokens, revocation_events, revoked_access_tokens, server_secrets,
-    sessions, signing_keys, users,
+    logout_deliveries, pushed_requests, refresh_tokens, revocation_events, revoked_access_tokens,
+    server_secrets, session_clients, sessions, signing_keys, users,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -41,6 +41,7 @@ pub(super) struct ClientCopy {
     pub(super) require_par: bool,
     pub(super) jwks: Option<String>,
     pub(super) jwks_uri: Option<String>,
+    pub(super) backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -105,6 +106,29 @@ pub(super) struct PushedRequestCopy {
     pub(super) arrived_at: Option<i64>,
     pub(super) used_at: Option<i64>,
     pub(super) signed_in_session_id: Option<i32>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_clients)]
+pub(super) struct SessionClientCopy {
+    pub(super) session_id: i32,
+    pub(super) client_id: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = logout_deliveries)]
+pub(super) struct LogoutDeliveryCopy {
+    pub(super) id: i32,
+    pub(super) client_id: String,
+    pub(super) uri: String,
+    pub(super) sid: String,
+    pub(super) sub: String,
+    pub(super) created_at: i64,
+    pub(super) attempts: i32,
+    pub(super) next_attempt_at: i64,
+    pub(super) give_up_at: i64,
+    pub(super) finished_at: Option<i64>,
+    pub(super) outcome: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -24,32 +24,53 @@ pub fn create_client(
     Ok(r)
 }
 
+/// The editable parts of a registration, as the console's form sends them.
+#[derive(Debug, Clone, Default)]
+pub struct ClientEdit {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: String,
+    pub consent_required: bool,
+    pub require_par: bool,
+    /// New keys of a private_key_jwt client (ignored for others).
+    pub keys: Option<KeySource>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
 /// Edits a registration after validating it like a new one.
-#[allow(clippy::too_many_arguments)]
 pub fn update_client(
     conn: &mut Conn,
     actor: &Actor,
     existing: &Client,
-    name: &str,
-    redirect_uris: &[String],
-    post_logout_redirect_uris: &[String],
-    grant_types: &[String],
-    scopes: &str,
-    consent_required: bool,
-    require_par: bool,
-    keys: Option<KeySource>,
+    edit: ClientEdit,
     now: i64,
 ) -> Result<(), ClientError> {
+    let ClientEdit {
+        name,
+        redirect_uris,
+        post_logout_redirect_uris,
+        grant_types,
+        scopes,
+        consent_required,
+        require_par,
+        keys,
+        backchannel_logout_uri,
+    } = edit;
     let parse_uris = |list: &[String]| -> Result<Vec<String>, ClientError> {
         list.iter()
             .map(|u| Ok(RedirectUri::parse(u)?.as_str().to_owned()))
             .collect()
     };
-    let redirects = parse_uris(redirect_uris)?;
-    let post_logout = parse_uris(post_logout_redirect_uris)?;
-    let grants = client::parse_grants(Some(grant_types))?;
+    let redirects = parse_uris(&redirect_uris)?;
+    let post_logout = parse_uris(&post_logout_redirect_uris)?;
+    let grants = client::parse_grants(Some(&grant_types))?;
     client::check_grants(&grants, !redirects.is_empty(), existing.is_public())?;
-    let scopes = Scope::parse(scopes)?;
+    let scopes = Scope::parse(&scopes)?;
+    let backchannel_logout_uri = backchannel_logout_uri
+        .map(|u| client::web_url(&u))
+        .transpose()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ClientError::Invalid(
@@ -79,6 +100,7 @@ pub fn update_client(
         require_par,
         jwks,
         jwks_uri,
+        backchannel_logout_uri,
     };
     clients::update_client(conn, &existing.client_id, &changes)?;
     audit::record(conn, actor, "client.updated", &existing.client_id, "", now)?;

@@ -7,7 +7,7 @@ mod client_registrations;
 mod user_accounts;
 
 pub use client_registrations::{
-    create_client, delete_client, find_client, rotate_client_secret, update_client,
+    ClientEdit, create_client, delete_client, find_client, rotate_client_secret, update_client,
 };
 pub use user_accounts::{
     create_user, list_users, reset_password, set_disabled, set_roles, user_grants,

@@ -10,7 +10,7 @@ mod registration;
 pub use authentication::{ClientCredentials, authenticate_client, check_credentials, find_client};
 pub use registration::{
     ClientError, ClientKind, KeySource, NewClient, RegisteredClient, list_clients, register_client,
-    remove_client,
+    remove_client, web_url,
 };
 pub(crate) use registration::{check_grants, parse_grants};
 
@@ -82,6 +82,8 @@ pub struct Client {
     pub require_par: bool,
     /// The public keys of a `private_key_jwt` client.
     pub keys: Option<ClientKeys>,
+    /// Where logout tokens go (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Where a `private_key_jwt` client's public keys are.
@@ -140,6 +142,7 @@ impl Client {
         };
         Ok(Client {
             keys,
+            backchannel_logout_uri: row.backchannel_logout_uri,
             redirect_uris: uris(&row.redirect_uris)?,
             post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,
             grant_types: row

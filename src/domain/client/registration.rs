@@ -21,6 +21,20 @@ pub enum ClientKind {
     PrivateKeyJwt(KeySource),
 }
 
+/// A URL this server will call (a `jwks_uri`, a back-channel logout URI):
+/// the same rule as redirect URIs, https or http on a loopback address,
+/// and nothing else.
+pub fn web_url(uri: &str) -> Result<String, ClientError> {
+    let valid = RedirectUri::parse(uri)
+        .is_ok_and(|_| uri.starts_with("https://") || uri.starts_with("http://"));
+    if !valid {
+        return Err(ClientError::Invalid(format!(
+            "{uri:?} is not an https URL (or http on a loopback address)"
+        )));
+    }
+    Ok(uri.to_owned())
+}
+
 /// Where a `private_key_jwt` client's public keys come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
@@ -41,17 +55,7 @@ impl KeySource {
                     .map_err(|e| ClientError::Invalid(format!("the JWK Set: {e}")))?;
                 Ok((Some(compact), None))
             }
-            KeySource::Uri(uri) => {
-                // The same rule as redirect URIs: https, or http on loopback.
-                let valid = RedirectUri::parse(uri)
-                    .is_ok_and(|_| uri.starts_with("https://") || uri.starts_with("http://"));
-                if !valid {
-                    return Err(ClientError::Invalid(format!(
-                        "{uri:?} is not an https URL (or http on a loopback address)"
-                    )));
-                }
-                Ok((None, Some(uri.clone())))
-            }
+            KeySource::Uri(uri) => Ok((None, Some(web_url(uri)?))),
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct NewClient {
     pub consent_required: bool,
     /// Authorization requests must be pushed first (RFC 9126 §5).
     pub require_par: bool,
+    /// Where to POST logout tokens when a session ends.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Why a registration was refused.
@@ -233,6 +239,11 @@ pub fn register_client(
         require_par: req.require_par,
         jwks,
         jwks_uri,
+        backchannel_logout_uri: req
+            .backchannel_logout_uri
+            .as_deref()
+            .map(web_url)
+            .transpose()?,
     };
     crate::db::immediate(conn, |conn| {
         if clients::find_client(conn, &row.client_id)?.is_some() {

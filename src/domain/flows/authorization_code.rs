@@ -7,6 +7,7 @@ use crate::db::auth_codes::{self, AuthCodeRow};
 use crate::db::refresh_tokens;
 use crate::db::sessions::{self, SessionRow};
 use crate::db::users::UserRow;
+use crate::domain::backchannel_logout;
 use crate::domain::client::{Client, ClientCredentials, GrantType, authenticate_client};
 use crate::domain::error::OAuthError;
 use crate::domain::flows::refresh::{NewFamily, RefreshPolicy, start_family};
@@ -188,5 +189,8 @@ fn redeem(
     if auth_codes::update_auth_code_used(conn, code_hash, now)? == 0 {
         return Ok(Checked::Replayed);
     }
+    // In the same transaction: a session that ends from now on tells this
+    // client (back-channel logout).
+    backchannel_logout::record_client(conn, session.id, &client.client_id)?;
     Ok(Checked::Redeemed(Box::new((code, session, user))))
 }

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::domain::admin;
+use crate::domain::admin::{self, ClientEdit};
 use crate::domain::audit::Actor;
 use crate::domain::client::{
     self, Client, ClientKeys, ClientKind, GrantType, KeySource, NewClient,
@@ -29,6 +29,7 @@ struct ClientForm {
     scopes: String,
     consent: bool,
     require_par: bool,
+    backchannel_logout_uri: String,
     private_key_jwt: bool,
     jwks: String,
     jwks_uri: String,
@@ -49,6 +50,7 @@ impl ClientForm {
             scopes: c.scopes.to_string(),
             consent: c.consent_required,
             require_par: c.require_par,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
             private_key_jwt: c.keys.is_some(),
             jwks: match &c.keys {
                 Some(ClientKeys::Set(set)) => serde_json::to_string_pretty(set).unwrap_or_default(),
@@ -121,6 +123,13 @@ fn key_source(form: &Params) -> KeySource {
         (_, Some(uri)) if !uri.trim().is_empty() => KeySource::Uri(uri.trim().to_owned()),
         _ => KeySource::Set(String::new()),
     }
+}
+
+fn backchannel_uri(form: &Params) -> Option<String> {
+    form.get("backchannel_logout_uri")
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
 }
 
 fn lines(form: &Params, name: &str) -> Vec<String> {
@@ -200,6 +209,7 @@ pub async fn admin_clients_post(
         scopes: form.get("scopes").map(str::to_owned),
         consent_required: form.get("consent") == Some("yes"),
         require_par: form.get("require_par") == Some("yes"),
+        backchannel_logout_uri: backchannel_uri(&form),
     };
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
@@ -281,23 +291,22 @@ pub async fn admin_client_post(
             Ok(c) => c,
             Err(e) => return Ok::<_, OAuthError>(Err(e)),
         };
-        Ok(admin::update_client(
-            conn,
-            &Actor {
-                name: &name,
-                ip: &ip,
-            },
-            &existing,
-            form.get("name").unwrap_or(""),
-            &lines(&form, "redirect_uris"),
-            &lines(&form, "post_logout_redirect_uris"),
-            &grants(&form),
-            form.get("scopes").unwrap_or(""),
-            form.get("consent") == Some("yes"),
-            form.get("require_par") == Some("yes"),
-            existing.keys.is_some().then(|| key_source(&form)),
-            now,
-        ))
+        let edit = ClientEdit {
+            name: form.get("name").unwrap_or("").to_owned(),
+            redirect_uris: lines(&form, "redirect_uris"),
+            post_logout_redirect_uris: lines(&form, "post_logout_redirect_uris"),
+            grant_types: grants(&form),
+            scopes: form.get("scopes").unwrap_or("").to_owned(),
+            consent_required: form.get("consent") == Some("yes"),
+            require_par: form.get("require_par") == Some("yes"),
+            keys: existing.keys.is_some().then(|| key_source(&form)),
+            backchannel_logout_uri: backchannel_uri(&form),
+        };
+        let actor = Actor {
+            name: &name,
+            ip: &ip,
+        };
+        Ok(admin::update_client(conn, &actor, &existing, edit, now))
     })
     .await;
     state.clients.invalidate(&id_for_cache);
