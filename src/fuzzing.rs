@@ -3,9 +3,12 @@
 //! them in production and asserts what must hold for every input, so a
 //! broken property is a crash the fuzzer reports, not only a panic.
 
+use jsonwebtoken::jwk::JwkSet;
 use url::form_urlencoded;
 
 use crate::domain::client::ClientCredentials;
+use crate::domain::client::assertion::{self, Expected};
+use crate::domain::client::key_set;
 use crate::domain::redirect_uri::RedirectUri;
 use crate::domain::scope::Scope;
 use crate::routes::form::{self, Params};
@@ -100,6 +103,54 @@ pub fn scope(data: &[u8]) {
     );
 }
 
+/// A JWK Set as registered or fetched from a `jwks_uri`: whatever parses
+/// holds only public keys this server can use.
+pub fn key_set(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(set) = key_set::parse(text) else {
+        return;
+    };
+    assert!(!set.keys.is_empty());
+    for key in &set.keys {
+        assert!(!key_set::algorithms_for(key).is_empty(), "{key:?}");
+        let Ok(json) = serde_json::to_value(key) else {
+            panic!("a parsed key does not serialise");
+        };
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(json.get(private).is_none(), "private member {private} kept");
+        }
+    }
+}
+
+/// A `client_assertion` as posted to `/token`: it names some client, and
+/// checked against a key whose private half nobody has, it never passes.
+pub fn client_assertion(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(client) = assertion::claimed_client(text) {
+        assert!(!client.is_empty() && !client.contains('\0'));
+    }
+    let set: &JwkSet = &UNSIGNABLE_KEYS;
+    let audiences = ["https://issuer.test".to_owned()];
+    let expected = Expected {
+        client_id: "c1",
+        audiences: &audiences,
+        now: 1_800_000_000,
+    };
+    assert!(assertion::check(set, text, &expected).is_err());
+}
+
+/// RSA and P-256 public keys whose private halves were thrown away.
+static UNSIGNABLE_KEYS: std::sync::LazyLock<JwkSet> = std::sync::LazyLock::new(|| {
+    let json = r#"{"keys":[
+        {"kty":"RSA","kid":"r","e":"AQAB","n":"r9fJWX54oDUkmmdJ3TpmsBRxFkE4o8uUlfJWOb3qM9gnyOLloXK0lkHC76WyaKFwSjFuJ17jgQIYKX9sjY-IXqSPRxeNZBguEqB6E-lf9bWv9tJJyEnsGeCZyJX6NPrwdVUUC120jLE_3ogGgftRTFXh44Va1JNY-CdzpHUtfKqdvu7BSuFGnLqZJLQLTOJ0PV9cDaBZEBEcLwLWv0oD6c7qCRxG0o-wCRO0kJ7ERe5TMmTaylUDP2aoW93riBe-aPx4C9BpTHGrvvAcoQCu7v2PpEPqaM4CPeABmB3RQU_7ARfbE7VS8wYfhM9dSvZbnSFyAHhrFm78LdmsyoIQPw"},
+        {"kty":"EC","kid":"e","crv":"P-256","x":"P9jGM-YJIwDfHZVn4X5iEpWtvOHoHYUItjH-QCJjkgw","y":"wRs_mxeGQAgiwAkcyNCeVlvecKpMrxF59GQj-AAk9EI"}]}"#;
+    key_set::parse(json).unwrap_or_else(|e| unreachable!("the fixed key set is valid: {e}"))
+});
+
 #[cfg(test)]
 mod tests {
     //! Every committed seed of every target, so `cargo test` replays the
@@ -142,6 +193,18 @@ mod tests {
     #[test]
     fn scope_seeds_hold() {
         seeds("scope").iter().for_each(|s| super::scope(s));
+    }
+
+    #[test]
+    fn key_set_seeds_hold() {
+        seeds("key_set").iter().for_each(|s| super::key_set(s));
+    }
+
+    #[test]
+    fn client_assertion_seeds_hold() {
+        seeds("client_assertion")
+            .iter()
+            .for_each(|s| super::client_assertion(s));
     }
 
     #[test]

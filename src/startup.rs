@@ -255,13 +255,12 @@ async fn logout_delivery(state: AppState, mut stopped: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stopped.changed() => return,
         }
-        let now = state.clock.now();
         let outcome = backchannel_logout::deliver_due(
             &state.pool,
             &state.keys,
             &http,
             &state.settings.issuer,
-            now,
+            &state.clock,
         )
         .await;
         crate::metrics::job("backchannel_logout", outcome.is_ok());

@@ -102,38 +102,52 @@ pub fn claim_delivery(
     .execute(conn)
 }
 
-/// Records a failed attempt and when to try again.
+/// Records a failed attempt and when to try again, if the claim made with
+/// `lease_until` still holds (0 otherwise).
 pub fn update_delivery_retry(
     conn: &mut Conn,
     id: i32,
+    lease_until: i64,
     attempts: i32,
     next_attempt_at: i64,
     outcome: &str,
 ) -> QueryResult<usize> {
-    diesel::update(logout_deliveries::table.find(id))
-        .set((
-            logout_deliveries::attempts.eq(attempts),
-            logout_deliveries::next_attempt_at.eq(next_attempt_at),
-            logout_deliveries::outcome.eq(outcome),
-        ))
-        .execute(conn)
+    diesel::update(
+        logout_deliveries::table
+            .find(id)
+            .filter(logout_deliveries::finished_at.is_null())
+            .filter(logout_deliveries::next_attempt_at.eq(lease_until)),
+    )
+    .set((
+        logout_deliveries::attempts.eq(attempts),
+        logout_deliveries::next_attempt_at.eq(next_attempt_at),
+        logout_deliveries::outcome.eq(outcome),
+    ))
+    .execute(conn)
 }
 
-/// Records the end of a delivery: delivered, or given up.
+/// Records the end of a delivery (delivered, dropped or given up), if the
+/// claim made with `lease_until` still holds (0 otherwise).
 pub fn update_delivery_finished(
     conn: &mut Conn,
     id: i32,
+    lease_until: i64,
     attempts: i32,
     now: i64,
     outcome: &str,
 ) -> QueryResult<usize> {
-    diesel::update(logout_deliveries::table.find(id))
-        .set((
-            logout_deliveries::attempts.eq(attempts),
-            logout_deliveries::finished_at.eq(now),
-            logout_deliveries::outcome.eq(outcome),
-        ))
-        .execute(conn)
+    diesel::update(
+        logout_deliveries::table
+            .find(id)
+            .filter(logout_deliveries::finished_at.is_null())
+            .filter(logout_deliveries::next_attempt_at.eq(lease_until)),
+    )
+    .set((
+        logout_deliveries::attempts.eq(attempts),
+        logout_deliveries::finished_at.eq(now),
+        logout_deliveries::outcome.eq(outcome),
+    ))
+    .execute(conn)
 }
 
 /// Deletes up to `limit` deliveries that finished before `before`.

@@ -76,6 +76,22 @@ pub fn find_session(conn: &mut Conn, id: i32) -> QueryResult<Option<(SessionRow,
         .optional()
 }
 
+/// Waits for any transaction ending the session to commit, and keeps it
+/// from being ended until this transaction commits (PostgreSQL `FOR
+/// SHARE`). On SQLite the transaction's write lock already does both.
+pub fn lock_session(conn: &mut Conn, id: i32) -> QueryResult<()> {
+    match conn {
+        Conn::Postgres(c) => sessions::table
+            .find(id)
+            .select(sessions::id)
+            .for_share()
+            .first::<i32>(c)
+            .optional()
+            .map(|_| ()),
+        Conn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Finds a session by its public `sid`.
 pub fn find_session_by_sid(conn: &mut Conn, sid: &str) -> QueryResult<Option<SessionRow>> {
     sessions::table

@@ -14,9 +14,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::db::logout_deliveries::{self, DeliveryRow};
-use crate::db::{Conn, DbPool, QueryError};
+use crate::db::{Conn, DbPool, QueryError, clients};
 
 use super::audit::{self, Actor};
+use super::clock::Clock;
 use super::keys::KeyStore;
 use super::secret;
 
@@ -28,13 +29,13 @@ pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logo
 pub const TOKEN_TTL: i64 = 120;
 /// How long a delivery keeps being retried.
 pub const GIVE_UP_AFTER: i64 = 3600;
-/// How long a claimed delivery is left to its instance before another may
-/// take it over (the HTTP timeout and then some).
-pub const LEASE: i64 = 30;
 /// The HTTP timeout of one delivery.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
-/// Deliveries sent per run of the task.
-const BATCH: i64 = 20;
+/// Deliveries claimed per run of the task, then sent one after another.
+const BATCH: i64 = 10;
+/// How long claimed deliveries are left to their instance before another
+/// may take them over: longer than sending a whole batch can take.
+pub const LEASE: i64 = 2 * BATCH * TIMEOUT.as_secs() as i64 + 20;
 
 /// Records that a client received tokens for a session.
 pub fn record_client(conn: &mut Conn, session_id: i32, client_id: &str) -> Result<(), QueryError> {
@@ -102,32 +103,66 @@ pub async fn deliver_due(
     keys: &KeyStore,
     http: &reqwest::Client,
     issuer: &str,
-    now: i64,
+    clock: &Clock,
 ) -> Result<Run, crate::db::DbError> {
-    let claimed = crate::db::run(pool, move |conn| claim_due(conn, now)).await?;
+    let lease_until = clock.now() + LEASE;
+    let claimed = crate::db::run(pool, move |conn| claim_due(conn, lease_until)).await?;
     let mut run = Run::default();
-    for delivery in claimed {
-        let outcome = send(keys, http, issuer, &delivery, now).await;
+    for claim in claimed {
+        let now = clock.now();
+        let outcome = match &claim.uri {
+            Some(uri) => send(keys, http, issuer, &claim.delivery, uri, now).await,
+            None => Err(Unregistered),
+        };
+        let delivery = claim.delivery;
         let attempts = delivery.attempts.saturating_add(1);
-        let finished = outcome.is_ok() || now >= delivery.give_up_at;
+        let finished = !matches!(outcome, Err(Failed(_))) || now >= delivery.give_up_at;
         match &outcome {
             Ok(()) => run.delivered += 1,
             Err(_) if finished => run.given_up += 1,
             Err(_) => run.retrying += 1,
         }
         crate::db::run(pool, move |conn| {
-            record_outcome(conn, &delivery, attempts, finished, outcome, now)
+            record_outcome(
+                conn,
+                &delivery,
+                lease_until,
+                attempts,
+                finished,
+                outcome,
+                now,
+            )
         })
         .await?;
     }
     Ok(run)
 }
 
-fn claim_due(conn: &mut Conn, now: i64) -> Result<Vec<DeliveryRow>, crate::db::DbError> {
+/// A claimed delivery and where the client wants logout tokens now (`None`:
+/// it no longer does).
+struct Claimed {
+    delivery: DeliveryRow,
+    uri: Option<String>,
+}
+
+/// Why a delivery did not happen.
+enum NotSent {
+    /// The client no longer has a back-channel logout URI, or is gone.
+    Unregistered,
+    /// The request failed; worth retrying.
+    Failed(String),
+}
+use NotSent::{Failed, Unregistered};
+
+fn claim_due(conn: &mut Conn, lease_until: i64) -> Result<Vec<Claimed>, crate::db::DbError> {
+    let now = lease_until - LEASE;
     let mut claimed = Vec::new();
     for d in logout_deliveries::list_due_deliveries(conn, now, BATCH)? {
-        if logout_deliveries::claim_delivery(conn, d.id, d.next_attempt_at, now + LEASE)? == 1 {
-            claimed.push(d);
+        if logout_deliveries::claim_delivery(conn, d.id, d.next_attempt_at, lease_until)? == 1 {
+            // The URI as registered now: an admin may have changed it.
+            let uri =
+                clients::find_client(conn, &d.client_id)?.and_then(|c| c.backchannel_logout_uri);
+            claimed.push(Claimed { delivery: d, uri });
         }
     }
     Ok(claimed)
@@ -139,47 +174,60 @@ async fn send(
     http: &reqwest::Client,
     issuer: &str,
     delivery: &DeliveryRow,
+    uri: &str,
     now: i64,
-) -> Result<(), String> {
+) -> Result<(), NotSent> {
     let claims = LogoutClaims::new(issuer, delivery, now);
     let (token, _) = keys
         .sign(&claims, LOGOUT_TOKEN_TYP, now)
-        .map_err(|e| format!("signing failed: {e}"))?;
+        .map_err(|e| Failed(format!("signing failed: {e}")))?;
     let res = http
-        .post(&delivery.uri)
+        .post(uri)
         .form(&[("logout_token", token.as_str())])
         .send()
         .await
-        .map_err(|e| e.without_url().to_string())?;
+        .map_err(|e| Failed(e.without_url().to_string()))?;
     if res.status().is_success() {
         Ok(())
     } else {
-        Err(format!("HTTP {}", res.status().as_u16()))
+        Err(Failed(format!("HTTP {}", res.status().as_u16())))
     }
 }
 
 fn record_outcome(
     conn: &mut Conn,
     delivery: &DeliveryRow,
+    lease_until: i64,
     attempts: i32,
     finished: bool,
-    outcome: Result<(), String>,
+    outcome: Result<(), NotSent>,
     now: i64,
 ) -> Result<(), crate::db::DbError> {
     let detail = match &outcome {
         Ok(()) => format!("sid {} delivered after {attempts} attempt(s)", delivery.sid),
-        Err(e) => format!("sid {} attempt {attempts} failed: {e}", delivery.sid),
+        Err(Unregistered) => format!(
+            "sid {}: the client no longer takes logout tokens",
+            delivery.sid
+        ),
+        Err(Failed(e)) => format!("sid {} attempt {attempts} failed: {e}", delivery.sid),
     };
     let (action, text) = match (&outcome, finished) {
         (Ok(()), _) => ("backchannel_logout.delivered", "delivered"),
-        (Err(_), true) => ("backchannel_logout.failed", "gave up"),
-        (Err(_), false) => ("backchannel_logout.retrying", "retrying"),
+        (Err(Unregistered), _) => ("backchannel_logout.dropped", "dropped"),
+        (Err(Failed(_)), true) => ("backchannel_logout.failed", "gave up"),
+        (Err(Failed(_)), false) => ("backchannel_logout.retrying", "retrying"),
     };
-    if finished {
-        logout_deliveries::update_delivery_finished(conn, delivery.id, attempts, now, text)?;
+    // Only while this instance still holds the claim: otherwise another
+    // instance took the delivery over and records its own outcome.
+    let (id, lease) = (delivery.id, lease_until);
+    let updated = if finished {
+        logout_deliveries::update_delivery_finished(conn, id, lease, attempts, now, text)?
     } else {
         let next = now + backoff(attempts);
-        logout_deliveries::update_delivery_retry(conn, delivery.id, attempts, next, text)?;
+        logout_deliveries::update_delivery_retry(conn, id, lease, attempts, next, text)?
+    };
+    if updated == 0 {
+        return Ok(());
     }
     // Retries are logged; the audit log gets the outcome.
     if action == "backchannel_logout.retrying" {

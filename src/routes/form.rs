@@ -57,17 +57,6 @@ impl Params {
         &self.0
     }
 
-    /// Only the named parameters.
-    pub fn only(&self, names: &[&str]) -> Params {
-        Params(
-            self.0
-                .iter()
-                .filter(|(k, _)| names.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        )
-    }
-
     /// A parameter that must be present.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)

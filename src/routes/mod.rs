@@ -83,7 +83,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/revocations")
             .route(web::get().to(revocation_feed::revocations_get))
-            .default_service(method_not_allowed("GET")),
+            .route(web::post().to(revocation_feed::revocations_post))
+            .default_service(method_not_allowed("GET, POST")),
     )
     .service(
         web::resource("/authorize")

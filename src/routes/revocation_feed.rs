@@ -1,18 +1,20 @@
 //! `GET /revocations`: the revocation feed for offline verifiers. An
 //! authenticated confidential client polls with `after=<cursor>` and gets the
 //! session ids and access-token ids revoked since, each with the time after
-//! which it no longer matters.
+//! which it no longer matters. `GET` takes HTTP Basic only (no credential
+//! in a URL); `POST` takes the same parameters as a form, with any client
+//! authentication `/token` takes, `private_key_jwt` included.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use crate::domain::client::authenticate_client;
+use crate::domain::client::{ClientCredentials, authenticate_client};
 use crate::domain::error::OAuthError;
 use crate::domain::revocation;
 use crate::state::AppState;
 
 use super::client_auth;
-use super::form::{Params, client_credentials};
+use super::form::{Params, client_credentials, read_form};
 use super::responses::no_store_json;
 
 /// Most entries in one page.
@@ -33,17 +35,34 @@ struct Page {
     next_cursor: i32,
 }
 
-/// Serves one page of the feed.
+/// Serves one page of the feed, the client authenticated with HTTP Basic.
 pub async fn revocations_get(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, OAuthError> {
     let params = Params::parse(req.query_string().as_bytes())?;
-    // Secrets only in the Authorization header, never in a URL; a
-    // single-use assertion may come in the query.
-    let assertion = params.only(&["client_assertion_type", "client_assertion"]);
-    let creds = client_credentials(&req, &assertion)?.ok_or(OAuthError::InvalidClient)?;
-    let creds = client_auth::prove(&state, creds, "/revocations").await?;
+    let creds = client_credentials(&req, &Params::default())?.ok_or(OAuthError::InvalidClient)?;
+    page(&state, params, creds).await
+}
+
+/// Serves one page of the feed, the parameters and any client
+/// authentication in a form body.
+pub async fn revocations_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, OAuthError> {
+    let params = read_form(&req, payload).await?;
+    let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    page(&state, params, creds).await
+}
+
+async fn page(
+    state: &AppState,
+    params: Params,
+    creds: ClientCredentials,
+) -> Result<HttpResponse, OAuthError> {
+    let creds = client_auth::prove(state, creds, "/revocations").await?;
     let after = match params.get("after") {
         None => 0,
         Some(a) => a.parse::<i32>().ok().filter(|a| *a >= 0).ok_or_else(|| {

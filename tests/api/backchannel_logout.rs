@@ -298,6 +298,51 @@ async fn an_unreachable_endpoint_is_retried_then_given_up_and_audited() {
 }
 
 #[tokio::test]
+async fn a_delivery_to_a_uri_the_admin_removed_is_dropped() {
+    // Arrange: a delivery waits for a failing endpoint.
+    let app = app_with_spa().await;
+    let receiver = Receiver::start();
+    receiver.status.store(503, Ordering::SeqCst);
+    register_rp(&app, &receiver);
+    let (_, tokens) = tokens_for_rp(&app).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    app.get(&format!("{}/logout?id_token_hint={id_token}", app.address))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Act: the admin removes the URI; the endpoint would now answer.
+    {
+        use diesel::prelude::*;
+        use tessera::db::schema::clients;
+        diesel::update(clients::table.find("rp"))
+            .set(clients::backchannel_logout_uri.eq(None::<String>))
+            .execute(&mut app.pool.get().unwrap())
+            .unwrap();
+    }
+    receiver.status.store(200, Ordering::SeqCst);
+    app.clock.advance(10);
+
+    // Assert
+    let mut dropped = Vec::new();
+    for _ in 0..50 {
+        dropped = tessera::domain::audit::list(
+            &mut app.pool.get().unwrap(),
+            Some("backchannel_logout.dropped"),
+            None,
+            0,
+            10,
+        )
+        .unwrap();
+        if !dropped.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(dropped.len(), 1);
+    assert!(receiver.tokens.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn an_undelivered_logout_is_sent_after_a_restart() {
     // Arrange: the first server ends the session while the client is down,
     // then stops.

@@ -1,6 +1,7 @@
 //! `private_key_jwt` client authentication (RFC 7523, OpenID Connect Core
 //! §9): clients registered with public keys sign single-use assertions.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::rand::SystemRandom;
@@ -276,12 +277,14 @@ async fn assertions_authenticate_at_par_introspect_revoke_and_the_feed() {
         .unwrap();
     assert_eq!(res.status(), 200);
 
-    let feed = url::Url::parse_with_params(
-        &format!("{}/revocations", app.address),
-        auth(&fresh(&format!("{}/revocations", app.address))),
-    )
-    .unwrap();
-    let res = app.http.get(feed).send().await.unwrap();
+    let form = auth(&fresh(&format!("{}/revocations", app.address)));
+    let res = app
+        .http
+        .post(format!("{}/revocations", app.address))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let page: Value = res.json().await.unwrap();
     assert!(!page["entries"].as_array().unwrap().is_empty(), "{page}");
@@ -330,14 +333,20 @@ async fn assertions_authenticate_at_par_introspect_revoke_and_the_feed() {
 
 /// Serves `body` at `/jwks` on a loopback port; returns the URL.
 fn serve_jwks(body: Arc<Mutex<String>>) -> String {
+    serve_counted_jwks(body, Arc::new(AtomicUsize::new(0)))
+}
+
+/// [`serve_jwks`], counting the requests in `hits`.
+fn serve_counted_jwks(body: Arc<Mutex<String>>, hits: Arc<AtomicUsize>) -> String {
     use actix_web::{App, HttpResponse, HttpServer, web};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = HttpServer::new(move || {
-        let body = body.clone();
+        let (body, hits) = (body.clone(), hits.clone());
         App::new().route(
             "/jwks",
             web::get().to(move || {
+                hits.fetch_add(1, Ordering::SeqCst);
                 let text = body.lock().unwrap().clone();
                 async move {
                     HttpResponse::Ok()
@@ -433,6 +442,30 @@ async fn an_unreachable_oversized_or_private_key_set_is_refused_without_a_5xx() 
             started.elapsed()
         );
     }
+}
+
+#[tokio::test]
+async fn a_failing_jwks_uri_is_asked_once_however_many_assertions_name_it() {
+    // Arrange: the client's key URL serves garbage.
+    let app = spawn_app().await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let body = Arc::new(Mutex::new("not a key set".to_owned()));
+    register_uri(&app, "svc", &serve_counted_jwks(body, hits.clone()));
+    let key = ClientKey::p256("k");
+    let aud = token_endpoint(&app);
+
+    // Act: a burst of assertions naming the client.
+    for _ in 0..5 {
+        let assertion = key.sign(Algorithm::ES256, &claims(&app, "svc", &aud));
+        assert_eq!(token_with(&app, &assertion, &[]).await.0, 401);
+    }
+
+    // Assert: one fetch; the next only after the refetch interval.
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    app.clock.advance(11);
+    let assertion = key.sign(Algorithm::ES256, &claims(&app, "svc", &aud));
+    assert_eq!(token_with(&app, &assertion, &[]).await.0, 401);
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]

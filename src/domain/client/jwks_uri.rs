@@ -23,6 +23,8 @@ pub const MIN_REFETCH: i64 = 10;
 /// Why a key set could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    #[error("the key set was fetched moments ago and could not be used; not asking again yet")]
+    Throttled,
     #[error("fetching the key set failed: {0}")]
     Http(String),
     #[error("the key set answer was HTTP {0}")]
@@ -33,9 +35,18 @@ pub enum FetchError {
     Invalid(#[from] key_set::KeySetError),
 }
 
+/// What is known of one URL: the last set fetched, and when a fetch was
+/// last started (successful or not, finished or not).
 struct Cached {
-    set: JwkSet,
+    set: Option<JwkSet>,
     fetched_at: i64,
+    attempted_at: i64,
+}
+
+enum Decision {
+    Use(JwkSet),
+    Fetch,
+    Refuse,
 }
 
 /// Fetched key sets by URL, shared by the handlers of one server.
@@ -61,29 +72,48 @@ impl RemoteKeySets {
     /// The key set at `uri`: cached if fresh, else fetched. With `stale`
     /// (an assertion named a key the cached set lacks) it is fetched again,
     /// unless it was fetched less than [`MIN_REFETCH`] ago.
+    ///
+    /// Whatever callers ask, one URL is fetched at most once per
+    /// [`MIN_REFETCH`]: a fetch that fails, or one still under way, makes
+    /// others use the last good set (or fail) instead of fetching too, so
+    /// requests naming a client cannot turn into a flood of requests to it.
     pub async fn get(&self, uri: &str, stale: bool, now: i64) -> Result<JwkSet, FetchError> {
-        if let Some(set) = self.cached(uri, stale, now) {
-            return Ok(set);
+        match self.decide(uri, stale, now) {
+            Decision::Use(set) => return Ok(set),
+            Decision::Refuse => return Err(FetchError::Throttled),
+            Decision::Fetch => {}
         }
-        let set = self.fetch(uri).await?;
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(
-                uri.to_owned(),
-                Cached {
-                    set: set.clone(),
-                    fetched_at: now,
-                },
-            );
+        let fetched = self.fetch(uri).await;
+        if let (Ok(set), Ok(mut cache)) = (&fetched, self.cache.lock())
+            && let Some(entry) = cache.get_mut(uri)
+        {
+            entry.set = Some(set.clone());
+            entry.fetched_at = now;
         }
-        Ok(set)
+        fetched
     }
 
-    fn cached(&self, uri: &str, stale: bool, now: i64) -> Option<JwkSet> {
-        let cache = self.cache.lock().ok()?;
-        let entry = cache.get(uri)?;
-        let age = now - entry.fetched_at;
-        let fresh = if stale { age < MIN_REFETCH } else { age < TTL };
-        fresh.then(|| entry.set.clone())
+    /// Uses the cache, or claims the right to fetch (recording the attempt
+    /// before it starts).
+    fn decide(&self, uri: &str, stale: bool, now: i64) -> Decision {
+        let Ok(mut cache) = self.cache.lock() else {
+            return Decision::Refuse;
+        };
+        let entry = cache.entry(uri.to_owned()).or_insert(Cached {
+            set: None,
+            fetched_at: i64::MIN,
+            attempted_at: i64::MIN,
+        });
+        let age = now.saturating_sub(entry.fetched_at);
+        let wanted_fresh = if stale { age < MIN_REFETCH } else { age < TTL };
+        match (&entry.set, wanted_fresh) {
+            (Some(set), true) => return Decision::Use(set.clone()),
+            _ if now.saturating_sub(entry.attempted_at) >= MIN_REFETCH => {}
+            (Some(set), false) => return Decision::Use(set.clone()),
+            (None, _) => return Decision::Refuse,
+        }
+        entry.attempted_at = now;
+        Decision::Fetch
     }
 
     async fn fetch(&self, uri: &str) -> Result<JwkSet, FetchError> {

@@ -3,7 +3,9 @@
 //! listed in [`ALGORITHMS`].
 
 use jsonwebtoken::Algorithm;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, KeyOperations, PublicKeyUse,
+};
 use serde_json::Value;
 
 /// The algorithms a client assertion may be signed with.
@@ -38,6 +40,8 @@ pub enum KeySetError {
     Unsupported(usize),
     #[error("key {0} names an algorithm other than RS256, PS256, ES256 or EdDSA")]
     Algorithm(usize),
+    #[error("key {0} is not for verifying signatures (its use or key_ops say otherwise)")]
+    NotForSigning(usize),
     #[error("two keys have the kid {0:?}")]
     DuplicateKid(String),
 }
@@ -66,6 +70,20 @@ pub fn parse(json: &str) -> Result<JwkSet, KeySetError> {
     for (i, key) in set.keys.iter().enumerate() {
         if algorithms_for(key).is_empty() {
             return Err(KeySetError::Unsupported(i));
+        }
+        // RFC 7517 §4.2, §4.3: a key meant for encryption does not sign.
+        let signing_use = key
+            .common
+            .public_key_use
+            .as_ref()
+            .is_none_or(|u| *u == PublicKeyUse::Signature);
+        let verifying_ops = key
+            .common
+            .key_operations
+            .as_ref()
+            .is_none_or(|ops| ops.contains(&KeyOperations::Verify));
+        if !signing_use || !verifying_ops {
+            return Err(KeySetError::NotForSigning(i));
         }
         if let Some(alg) = key.common.key_algorithm
             && !named(alg).is_some_and(|a| algorithms_for(key).contains(&a))
@@ -169,6 +187,15 @@ mod tests {
             parse(&set(&[RSA, RSA])),
             Err(KeySetError::DuplicateKid("r".into()))
         );
+        let enc = EC.replace(r#""kty":"EC""#, r#""kty":"EC","use":"enc""#);
+        assert_eq!(parse(&set(&[&enc])), Err(KeySetError::NotForSigning(0)));
+        let wrap = EC.replace(r#""kty":"EC""#, r#""kty":"EC","key_ops":["wrapKey"]"#);
+        assert_eq!(parse(&set(&[&wrap])), Err(KeySetError::NotForSigning(0)));
+        let sig = EC.replace(
+            r#""kty":"EC""#,
+            r#""kty":"EC","use":"sig","key_ops":["verify"]"#,
+        );
+        assert!(parse(&set(&[&sig])).is_ok());
         assert_eq!(parse(&set(&[])), Err(KeySetError::Empty));
         assert_eq!(parse("[]"), Err(KeySetError::Malformed));
         assert_eq!(parse("{\"keys\":[1]}"), Err(KeySetError::Malformed));

@@ -181,6 +181,9 @@ fn redeem(
         (None, None) if client.is_public() => return Err(invalid("PKCE is required")),
         (None, None) => {}
     }
+    // An ending session is seen ended, or ends after this commits and so
+    // finds this client recorded below (back-channel logout).
+    sessions::lock_session(conn, code.session_id)?;
     let (session, user) = sessions::find_session(conn, code.session_id)?
         .ok_or_else(|| invalid("the sign-in session has ended"))?;
     if !is_live(&session, &user, now) {
