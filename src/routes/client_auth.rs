@@ -3,10 +3,29 @@
 //! or fetched from its `jwks_uri`), the checks, then the `jti` recorded in
 //! the database so a replay fails on every instance.
 
+use actix_web::HttpRequest;
+use actix_web::web::Payload;
+
 use crate::domain::client::assertion::{self, AssertionError, Expected};
 use crate::domain::client::{self, ClientCredentials, ClientKeys};
 use crate::domain::error::OAuthError;
 use crate::state::AppState;
+
+use super::form::{Params, client_credentials, read_form};
+
+/// Reads a form body and the client credentials it (or the `Authorization`
+/// header) carries, an assertion already proven: the start of every
+/// endpoint at `path` where clients authenticate.
+pub async fn read_client_form(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: Payload,
+    path: &str,
+) -> Result<(Params, ClientCredentials), OAuthError> {
+    let params = read_form(req, payload).await?;
+    let creds = client_credentials(req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    Ok((params, prove(state, creds, path).await?))
+}
 
 /// `creds` as the endpoint at `path` should authenticate them: unchanged,
 /// unless they are an assertion, which is checked and becomes proof.

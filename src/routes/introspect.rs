@@ -9,7 +9,6 @@ use crate::domain::introspection;
 use crate::state::AppState;
 
 use super::client_auth;
-use super::form::{client_credentials, read_form};
 use super::responses::no_store_json;
 
 /// Handles an introspection request.
@@ -18,9 +17,8 @@ pub async fn introspect_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = read_form(&req, payload).await?;
-    let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
-    let creds = client_auth::prove(&state, creds, "/introspect").await?;
+    let (params, creds) =
+        client_auth::read_client_form(&state, &req, payload, "/introspect").await?;
     let token = params.require("token")?.to_owned();
     let keys = state.keys.clone();
     let policy = state.settings.token_policy();

@@ -12,7 +12,6 @@ use crate::domain::pushed_request;
 use crate::state::AppState;
 
 use super::client_auth;
-use super::form::{client_credentials, read_form};
 
 #[derive(Serialize)]
 struct PushedResponse {
@@ -26,9 +25,7 @@ pub async fn par_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = read_form(&req, payload).await?;
-    let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
-    let creds = client_auth::prove(&state, creds, "/par").await?;
+    let (params, creds) = client_auth::read_client_form(&state, &req, payload, "/par").await?;
     let form = params.as_map().clone();
     let now = state.clock.now();
     let pushed = crate::db::run(&state.pool, move |conn| {

@@ -14,7 +14,7 @@ use crate::domain::revocation;
 use crate::state::AppState;
 
 use super::client_auth;
-use super::form::{Params, client_credentials, read_form};
+use super::form::{Params, client_credentials};
 use super::responses::no_store_json;
 
 /// Most entries in one page.
@@ -52,8 +52,8 @@ pub async fn revocations_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = read_form(&req, payload).await?;
-    let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let (params, creds) =
+        client_auth::read_client_form(&state, &req, payload, "/revocations").await?;
     page(&state, params, creds).await
 }
 
@@ -62,7 +62,6 @@ async fn page(
     params: Params,
     creds: ClientCredentials,
 ) -> Result<HttpResponse, OAuthError> {
-    let creds = client_auth::prove(state, creds, "/revocations").await?;
     let after = match params.get("after") {
         None => 0,
         Some(a) => a.parse::<i32>().ok().filter(|a| *a >= 0).ok_or_else(|| {

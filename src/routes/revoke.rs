@@ -10,7 +10,6 @@ use crate::domain::introspection;
 use crate::state::AppState;
 
 use super::client_auth;
-use super::form::{client_credentials, read_form};
 
 /// Handles a revocation request.
 pub async fn revoke_post(
@@ -18,9 +17,7 @@ pub async fn revoke_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = read_form(&req, payload).await?;
-    let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
-    let creds = client_auth::prove(&state, creds, "/revoke").await?;
+    let (params, creds) = client_auth::read_client_form(&state, &req, payload, "/revoke").await?;
     let token = params.require("token")?.to_owned();
     let keys = state.keys.clone();
     let policy = state.settings.token_policy();
