@@ -28,6 +28,36 @@ pub struct VerifierConfig {
     pub min_refetch_interval: Duration,
     /// The revocation feed to follow, if any.
     pub revocation_feed: Option<FeedConfig>,
+    /// The signature algorithms this resource server accepts (default
+    /// RS256 only). A token is checked with the algorithm configured here,
+    /// never with whatever its header claims.
+    pub algorithms: Vec<SigningAlgorithm>,
+}
+
+/// A signature algorithm the verifier can check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3).
+    RS256,
+    /// ECDSA with P-256 and SHA-256 (RFC 7518 §3.4).
+    ES256,
+}
+
+impl SigningAlgorithm {
+    /// The JOSE `alg` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningAlgorithm::RS256 => "RS256",
+            SigningAlgorithm::ES256 => "ES256",
+        }
+    }
+
+    pub(crate) fn jwt(self) -> jsonwebtoken::Algorithm {
+        match self {
+            SigningAlgorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+            SigningAlgorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        }
+    }
 }
 
 impl VerifierConfig {
@@ -40,7 +70,16 @@ impl VerifierConfig {
             leeway: DEFAULT_LEEWAY,
             min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
             revocation_feed: None,
+            algorithms: vec![SigningAlgorithm::RS256],
         }
+    }
+
+    /// Accepts tokens signed with these algorithms (replacing the default,
+    /// RS256 only), e.g. `[SigningAlgorithm::ES256]` for an issuer that
+    /// signs this API's tokens with ES256.
+    pub fn with_algorithms(mut self, algorithms: &[SigningAlgorithm]) -> Self {
+        self.algorithms = algorithms.to_vec();
+        self
     }
 
     /// Follows the issuer's revocation feed with these client credentials.
@@ -99,6 +138,7 @@ mod tests {
         let config = VerifierConfig::new("http://issuer", "api")
             .with_revocation_feed(FeedConfig::new("api", "secret"));
         assert_eq!(config.leeway, Duration::from_secs(30));
+        assert_eq!(config.algorithms, [SigningAlgorithm::RS256]);
         assert_eq!(config.min_refetch_interval, Duration::from_secs(10));
         assert_eq!(
             config.revocation_feed.map(|f| f.poll_interval),

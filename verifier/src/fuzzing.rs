@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
+use crate::config::SigningAlgorithm;
 use crate::error::VerifyError;
 use crate::token::{self, Expectations};
 
@@ -27,6 +28,7 @@ fn expectations() -> Expectations {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
         leeway_secs: LEEWAY,
+        algorithms: vec![SigningAlgorithm::RS256, SigningAlgorithm::ES256],
     }
 }
 
@@ -37,7 +39,7 @@ pub fn token(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(kid) = token::check_header(text) else {
+    let Ok((kid, alg)) = token::check_header(text, &expectations().algorithms) else {
         return;
     };
     assert!(
@@ -47,7 +49,7 @@ pub fn token(data: &[u8]) {
     let Ok(key) = DecodingKey::from_rsa_components(UNSIGNABLE_N, "AQAB") else {
         unreachable!("the fixed modulus is valid base64url");
     };
-    let result = token::check_claims(text, &key, &expectations(), NOW);
+    let result = token::check_claims(text, &key, alg, &expectations(), NOW);
     assert!(
         result.is_err(),
         "a token with kid {kid:?} verified against a key nobody can sign for"
@@ -59,8 +61,12 @@ pub fn token(data: &[u8]) {
 /// `signer` and `key` are the two halves of one RSA key.
 pub fn claims(payload: &[u8], signer: &EncodingKey, key: &DecodingKey) {
     let token = signed(payload, signer);
-    assert_eq!(token::check_header(&token), Ok("k".to_owned()));
-    match token::check_claims(&token, key, &expectations(), NOW) {
+    let rs256 = SigningAlgorithm::RS256;
+    assert_eq!(
+        token::check_header(&token, &expectations().algorithms),
+        Ok(("k".to_owned(), rs256))
+    );
+    match token::check_claims(&token, key, rs256, &expectations(), NOW) {
         Ok(claims) => {
             assert_eq!(claims.iss, ISSUER);
             assert!(claims.aud.iter().any(|a| a == AUDIENCE));
@@ -104,7 +110,9 @@ mod tests {
             r#"{{"iss":"{ISSUER}","sub":"u","aud":"{AUDIENCE}","exp":4000000000,"iat":{NOW},"jti":"j","client_id":"c"}}"#
         );
         let token = signed(payload.as_bytes(), &signer);
-        let claims = token::check_claims(&token, &key, &expectations(), NOW).unwrap();
+        let claims =
+            token::check_claims(&token, &key, SigningAlgorithm::RS256, &expectations(), NOW)
+                .unwrap();
         assert_eq!(claims.sub, "u");
     }
 }

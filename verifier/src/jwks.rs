@@ -1,11 +1,11 @@
-//! Reading a JSON Web Key Set (RFC 7517 §5, RSA keys per RFC 7518 §6.3)
-//! into RS256 verification keys, and how long it stays fresh according to
-//! `Cache-Control` (RFC 9111 §5.2.2).
+//! Reading a JSON Web Key Set (RFC 7517 §5; RSA keys per RFC 7518 §6.3,
+//! P-256 keys per §6.2) into RS256 and ES256 verification keys, and how
+//! long it stays fresh according to `Cache-Control` (RFC 9111 §5.2.2).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use jsonwebtoken::DecodingKey;
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
 /// Freshness when the response carries no `max-age`.
@@ -20,7 +20,7 @@ struct KeySetDoc {
 }
 
 #[derive(Deserialize)]
-struct RsaJwk {
+struct PublicJwk {
     kty: String,
     kid: Option<String>,
     alg: Option<String>,
@@ -28,29 +28,57 @@ struct RsaJwk {
     use_: Option<String>,
     n: Option<String>,
     e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
 }
 
-/// Parses a JWKS body into verification keys by `kid`. Keys that cannot
-/// verify RS256 signatures (other types, `use` other than `sig`, another
-/// `alg`, no `kid`) are skipped rather than failing the whole set, so an
-/// issuer may publish other keys beside ours.
-pub(crate) fn parse_key_set(body: &[u8]) -> Result<HashMap<String, DecodingKey>, String> {
+/// A published key and the one algorithm it verifies.
+#[derive(Clone)]
+pub(crate) struct VerificationKey {
+    pub alg: Algorithm,
+    pub key: DecodingKey,
+}
+
+/// Parses a JWKS body into verification keys by `kid`: RSA keys for RS256,
+/// P-256 keys for ES256. Other keys (other types or curves, `use` other
+/// than `sig`, another `alg`, no `kid`) are skipped rather than failing the
+/// whole set, so an issuer may publish other keys beside ours.
+pub(crate) fn parse_key_set(body: &[u8]) -> Result<HashMap<String, VerificationKey>, String> {
     let doc: KeySetDoc = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let mut keys = HashMap::new();
     for value in doc.keys {
-        let Ok(jwk) = serde_json::from_value::<RsaJwk>(value) else {
+        let Ok(jwk) = serde_json::from_value::<PublicJwk>(value) else {
             log::debug!("skipping a JWK that is not an object with a kty");
             continue;
         };
-        let usable = jwk.kty == "RSA"
-            && jwk.use_.as_deref().is_none_or(|u| u == "sig")
-            && jwk.alg.as_deref().is_none_or(|a| a == "RS256");
-        let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e) else {
+        let for_signing = jwk.use_.as_deref().is_none_or(|u| u == "sig");
+        let parsed = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+            ("RSA", _) => jwk.n.as_deref().zip(jwk.e.as_deref()).map(|(n, e)| {
+                (
+                    Algorithm::RS256,
+                    "RS256",
+                    DecodingKey::from_rsa_components(n, e),
+                )
+            }),
+            ("EC", Some("P-256")) => jwk.x.as_deref().zip(jwk.y.as_deref()).map(|(x, y)| {
+                (
+                    Algorithm::ES256,
+                    "ES256",
+                    DecodingKey::from_ec_components(x, y),
+                )
+            }),
+            _ => None,
+        };
+        let (Some(kid), Some((alg, name, key)), true) = (jwk.kid, parsed, for_signing) else {
             continue;
         };
-        match DecodingKey::from_rsa_components(&n, &e) {
+        if jwk.alg.as_deref().is_some_and(|a| a != name) {
+            continue;
+        }
+        match key {
             Ok(key) => {
-                keys.insert(kid, key);
+                keys.insert(kid, VerificationKey { alg, key });
             }
             Err(err) => log::warn!("skipping JWK {kid}: {err}"),
         }
@@ -102,13 +130,15 @@ mod tests {
     }
 
     #[test]
-    fn only_rs256_signing_keys_with_a_kid_are_kept() {
+    fn only_rs256_and_es256_signing_keys_with_a_kid_are_kept() {
         let body = br#"{"keys":[
             {"kty":"RSA","kid":"good","use":"sig","alg":"RS256","n":"AQAB","e":"AQAB"},
             {"kty":"RSA","kid":"bare","n":"AQAB","e":"AQAB"},
             {"kty":"RSA","kid":"enc","use":"enc","n":"AQAB","e":"AQAB"},
             {"kty":"RSA","kid":"ps","alg":"PS256","n":"AQAB","e":"AQAB"},
-            {"kty":"EC","kid":"ec","crv":"P-256","x":"AA","y":"AA"},
+            {"kty":"EC","kid":"ec","crv":"P-256","x":"P9jGM-YJIwDfHZVn4X5iEpWtvOHoHYUItjH-QCJjkgw","y":"wRs_mxeGQAgiwAkcyNCeVlvecKpMrxF59GQj-AAk9EI"},
+            {"kty":"EC","kid":"ec-rs","alg":"RS256","crv":"P-256","x":"AA","y":"AA"},
+            {"kty":"EC","kid":"p384","crv":"P-384","x":"AA","y":"AA"},
             {"kty":"RSA","n":"AQAB","e":"AQAB"},
             {"kty":"RSA","kid":"bad-b64","n":"***","e":"AQAB"},
             "not a key"
@@ -116,7 +146,9 @@ mod tests {
         let keys = parse_key_set(body).unwrap();
         let mut kids: Vec<_> = keys.keys().map(String::as_str).collect();
         kids.sort_unstable();
-        assert_eq!(kids, ["bare", "good"]);
+        assert_eq!(kids, ["bare", "ec", "good"]);
+        assert_eq!(keys["ec"].alg, Algorithm::ES256);
+        assert_eq!(keys["good"].alg, Algorithm::RS256);
     }
 
     #[test]

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::DecodingKey;
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::{SetupError, VerifyError};
+use crate::jwks::VerificationKey;
 use crate::{http, jwks};
 
 /// One fetched JWKS.
 struct KeySet {
-    keys: HashMap<String, DecodingKey>,
+    keys: HashMap<String, VerificationKey>,
     fresh_until: Instant,
     /// Bumped on every successful fetch, so a caller that waited for the
     /// fetch lock can tell that someone else already fetched for it.
@@ -67,7 +67,7 @@ impl KeyCache {
 
     /// The key for `kid`, refetching the JWKS when it is stale or does not
     /// know `kid` (within the rate limit).
-    pub(crate) async fn key(&self, kid: &str) -> Result<DecodingKey, VerifyError> {
+    pub(crate) async fn key(&self, kid: &str) -> Result<VerificationKey, VerifyError> {
         let seen = self.snapshot();
         let stale = Instant::now() >= seen.fresh_until;
         let state = match (seen.keys.get(kid), stale) {
@@ -88,7 +88,7 @@ impl KeyCache {
         mut state: MutexGuard<'_, FetchState>,
         seen_generation: u64,
         kid: &str,
-    ) -> Result<DecodingKey, VerifyError> {
+    ) -> Result<VerificationKey, VerifyError> {
         let current = self.snapshot();
         if current.generation != seen_generation {
             // Fetched by someone else while we waited: as new as ours would be.
@@ -154,7 +154,7 @@ impl KeyCache {
 async fn fetch_key_set(
     http: &reqwest::Client,
     jwks_uri: &str,
-) -> Result<(HashMap<String, DecodingKey>, Duration), SetupError> {
+) -> Result<(HashMap<String, VerificationKey>, Duration), SetupError> {
     let fetched = http::fetch(http.get(jwks_uri), "JWKS").await?;
     let keys = jwks::parse_key_set(&fetched.body).map_err(SetupError::Jwks)?;
     let max_age = jwks::max_age(fetched.cache_control.as_deref());

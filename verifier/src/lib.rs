@@ -86,7 +86,8 @@ pub mod fuzzing;
 
 pub use claims::Claims;
 pub use config::{
-    DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, DEFAULT_POLL_INTERVAL, FeedConfig, VerifierConfig,
+    DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, DEFAULT_POLL_INTERVAL, FeedConfig,
+    SigningAlgorithm, VerifierConfig,
 };
 pub use error::{SetupError, VerifyError};
 pub use verifier::Verifier;

@@ -1,14 +1,16 @@
 //! Checking one access token against one key: the JOSE header first (RFC
-//! 7515 §4, RFC 9068 §4 steps 1-2: RS256 and `typ: at+jwt`), then the
-//! signature and the claims (RFC 9068 §4 steps 3-6, RFC 7519 §4.1).
+//! 7515 §4, RFC 9068 §4 steps 1-2: a configured algorithm and `typ:
+//! at+jwt`), then the signature and the claims (RFC 9068 §4 steps 3-6,
+//! RFC 7519 §4.1).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::claims::Claims;
+use crate::config::SigningAlgorithm;
 use crate::error::VerifyError;
 
 /// The JOSE `typ` of an access token (RFC 9068 §2.1).
@@ -20,6 +22,8 @@ pub(crate) struct Expectations {
     pub issuer: String,
     pub audience: String,
     pub leeway_secs: u64,
+    /// The algorithms the resource server accepts.
+    pub algorithms: Vec<SigningAlgorithm>,
 }
 
 /// The header members we act on. `jku`, `x5u` and `jwk` are ignored on
@@ -35,10 +39,14 @@ struct RawHeader {
     crit: Option<serde_json::Value>,
 }
 
-/// Checks the header without any key and returns the `kid` to look up.
-/// Done by hand rather than with `jsonwebtoken::decode_header`, which fails
-/// on `alg: none` with a generic error instead of naming the algorithm.
-pub(crate) fn check_header(token: &str) -> Result<String, VerifyError> {
+/// Checks the header without any key and returns the `kid` to look up and
+/// the configured algorithm the header names. Done by hand rather than with
+/// `jsonwebtoken::decode_header`, which fails on `alg: none` with a generic
+/// error instead of naming the algorithm.
+pub(crate) fn check_header(
+    token: &str,
+    accepted: &[SigningAlgorithm],
+) -> Result<(String, SigningAlgorithm), VerifyError> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -49,9 +57,9 @@ pub(crate) fn check_header(token: &str) -> Result<String, VerifyError> {
         .decode(header)
         .map_err(|_| VerifyError::Malformed)?;
     let header: RawHeader = serde_json::from_slice(&json).map_err(|_| VerifyError::Malformed)?;
-    if header.alg != "RS256" {
+    let Some(alg) = accepted.iter().copied().find(|a| a.name() == header.alg) else {
         return Err(VerifyError::UnsupportedAlgorithm);
-    }
+    };
     // RFC 7515 §4.1.11: extensions listed in `crit` must be understood, and
     // we understand none.
     if header.crit.is_some() {
@@ -60,7 +68,7 @@ pub(crate) fn check_header(token: &str) -> Result<String, VerifyError> {
     if !header.typ.as_deref().is_some_and(is_access_token_typ) {
         return Err(VerifyError::WrongType);
     }
-    header.kid.ok_or(VerifyError::UnknownKey)
+    Ok((header.kid.ok_or(VerifyError::UnknownKey)?, alg))
 }
 
 /// RFC 9068 §2.1 with RFC 7515 §4.1.9: the `application/` prefix may be
@@ -73,15 +81,17 @@ fn is_access_token_typ(typ: &str) -> bool {
     typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
 }
 
-/// Verifies the signature with `key`, then `exp`/`nbf` (by jsonwebtoken),
-/// `iat`, `iss` and `aud`. `now` is seconds since the Unix epoch.
+/// Verifies the signature with `key` and `alg` (from [`check_header`]),
+/// then `exp`/`nbf` (by jsonwebtoken), `iat`, `iss` and `aud`. `now` is
+/// seconds since the Unix epoch.
 pub(crate) fn check_claims(
     token: &str,
     key: &DecodingKey,
+    alg: SigningAlgorithm,
     expected: &Expectations,
     now: i64,
 ) -> Result<Claims, VerifyError> {
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(alg.jwt());
     validation.leeway = expected.leeway_secs;
     validation.validate_nbf = true;
     // Issuer and audience are compared below, to report them precisely.
@@ -138,10 +148,23 @@ mod tests {
 
     #[test]
     fn header_checks_name_the_first_problem() {
-        let check = |h: &str| check_header(&token_with_header(h));
+        let check = |h: &str| check_header(&token_with_header(h), &[SigningAlgorithm::RS256]);
         assert_eq!(
             check(r#"{"alg":"RS256","typ":"at+jwt","kid":"k"}"#),
-            Ok("k".to_owned())
+            Ok(("k".to_owned(), SigningAlgorithm::RS256))
+        );
+        // ES256 only when the resource server configured it.
+        assert_eq!(
+            check(r#"{"alg":"ES256","typ":"at+jwt","kid":"k"}"#),
+            Err(VerifyError::UnsupportedAlgorithm)
+        );
+        let both = [SigningAlgorithm::RS256, SigningAlgorithm::ES256];
+        assert_eq!(
+            check_header(
+                &token_with_header(r#"{"alg":"ES256","typ":"at+jwt","kid":"k"}"#),
+                &both
+            ),
+            Ok(("k".to_owned(), SigningAlgorithm::ES256))
         );
         assert_eq!(
             check(r#"{"alg":"none","typ":"at+jwt","kid":"k"}"#),
@@ -168,9 +191,21 @@ mod tests {
 
     #[test]
     fn tokens_without_three_parts_are_malformed() {
-        assert_eq!(check_header(""), Err(VerifyError::Malformed));
-        assert_eq!(check_header("a.b"), Err(VerifyError::Malformed));
-        assert_eq!(check_header("a.b.c.d"), Err(VerifyError::Malformed));
-        assert_eq!(check_header("!!!.b.c"), Err(VerifyError::Malformed));
+        assert_eq!(
+            check_header("", &[SigningAlgorithm::RS256]),
+            Err(VerifyError::Malformed)
+        );
+        assert_eq!(
+            check_header("a.b", &[SigningAlgorithm::RS256]),
+            Err(VerifyError::Malformed)
+        );
+        assert_eq!(
+            check_header("a.b.c.d", &[SigningAlgorithm::RS256]),
+            Err(VerifyError::Malformed)
+        );
+        assert_eq!(
+            check_header("!!!.b.c", &[SigningAlgorithm::RS256]),
+            Err(VerifyError::Malformed)
+        );
     }
 }

@@ -80,6 +80,7 @@ impl Verifier {
                     issuer: config.issuer,
                     audience: config.audience,
                     leeway_secs,
+                    algorithms: config.algorithms,
                 },
                 keys,
                 feed,
@@ -95,16 +96,23 @@ impl Verifier {
         Ok(verifier)
     }
 
-    /// Verifies a bearer access token: RS256 with a key from the issuer's
-    /// JWKS, `typ: at+jwt`, `iss`, `aud`, `exp`, `nbf` and `iat` (with the
-    /// leeway), and not revoked on the feed.
+    /// Verifies a bearer access token: a configured algorithm (RS256 by
+    /// default) with a key of that type from the issuer's JWKS, `typ:
+    /// at+jwt`, `iss`, `aud`, `exp`, `nbf` and `iat` (with the leeway), and
+    /// not revoked on the feed.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         // The header is checked before any key lookup, so a token with a
         // bad `alg` or `typ` never causes a JWKS request.
-        let kid = token::check_header(token)?;
+        let expected = &self.inner.expected;
+        let (kid, alg) = token::check_header(token, &expected.algorithms)?;
         let key = self.inner.keys.key(&kid).await?;
+        // A key verifies only its own algorithm: an RSA key named by an
+        // ES256 header, or the reverse, is a forgery.
+        if key.alg != alg.jwt() {
+            return Err(VerifyError::BadSignature);
+        }
         let now = unix_now();
-        let claims = token::check_claims(token, &key, &self.inner.expected, now)?;
+        let claims = token::check_claims(token, &key.key, alg, expected, now)?;
         let revoked = self
             .inner
             .revoked

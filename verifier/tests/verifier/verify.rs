@@ -3,7 +3,7 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use tessera_verifier::VerifyError;
+use tessera_verifier::{SigningAlgorithm, Verifier, VerifyError};
 
 use crate::helpers::{AUDIENCE, key1, key2, now, sign, sign_with, spawn_issuer, unsigned};
 
@@ -206,4 +206,74 @@ async fn garbage_and_tokens_missing_claims_are_malformed() {
     );
     // None of these needed the JWKS again.
     assert_eq!(issuer.state.jwks_hits(), 1);
+}
+
+/// A P-256 key pair: the signer and its public JWK.
+fn p256_key(kid: &str) -> (EncodingKey, serde_json::Value) {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &SystemRandom::new()).unwrap();
+    let point = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref())
+        .unwrap()
+        .public_key()
+        .as_ref()
+        .to_vec();
+    let jwk = serde_json::json!({
+        "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+    });
+    (EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
+}
+
+#[tokio::test]
+async fn es256_tokens_verify_only_where_the_resource_server_accepts_es256() {
+    // Arrange: the issuer publishes an RSA and a P-256 key.
+    let issuer = spawn_issuer().await;
+    let (ec_signer, ec_jwk) = p256_key("ec-1");
+    issuer.state.keys.lock().unwrap().push(ec_jwk);
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some("ec-1".into());
+    let es256 = sign_with(&header, &ec_signer, &issuer.claims());
+    let both = [SigningAlgorithm::RS256, SigningAlgorithm::ES256];
+    let verifier = Verifier::discover(issuer.config().with_algorithms(&both))
+        .await
+        .unwrap();
+    let default = issuer.verifier().await;
+
+    // Act and assert
+    assert_eq!(
+        verifier.verify(&es256).await.unwrap().sub,
+        issuer.claims()["sub"]
+    );
+    assert_eq!(
+        verifier
+            .verify(&sign(key1(), &issuer.claims()))
+            .await
+            .map(|c| c.sub),
+        Ok(issuer.claims()["sub"].as_str().unwrap().to_owned())
+    );
+    assert_eq!(
+        default.verify(&es256).await.unwrap_err(),
+        VerifyError::UnsupportedAlgorithm,
+        "RS256 only unless configured"
+    );
+    // An ES256 header naming the RSA key, or the reverse, is refused.
+    header.kid = Some(key1().kid.clone());
+    let crossed = sign_with(&header, &ec_signer, &issuer.claims());
+    assert_eq!(
+        verifier.verify(&crossed).await.unwrap_err(),
+        VerifyError::BadSignature
+    );
+    let mut rs_header = Header::new(Algorithm::RS256);
+    rs_header.typ = Some("at+jwt".into());
+    rs_header.kid = Some("ec-1".into());
+    let crossed = sign_with(&rs_header, &key1().encoding, &issuer.claims());
+    assert_eq!(
+        verifier.verify(&crossed).await.unwrap_err(),
+        VerifyError::BadSignature
+    );
 }
