@@ -89,7 +89,7 @@ impl Metrics {
             )?,
             key_age: IntGauge::new(
                 "signing_key_age_seconds",
-                "Seconds since the active signing key started signing.",
+                "Seconds since the longest-serving active signing key started signing.",
             )?,
             registry,
         };

@@ -8,6 +8,7 @@ use crate::domain::admin;
 use crate::domain::audit::{self, Actor};
 use crate::domain::client::{self, ClientKind, KeySource, NewClient};
 use crate::domain::clock::Clock;
+use crate::domain::keys::SigningAlg;
 
 use super::read_stdin_secret;
 
@@ -56,6 +57,9 @@ pub struct ClientAdd {
     /// for ends (OpenID Connect Back-Channel Logout).
     #[arg(long, value_name = "URI")]
     backchannel_logout_uri: Option<String>,
+    /// The algorithm of the client's ID and access tokens: RS256 or ES256.
+    #[arg(long, value_name = "ALG", default_value = "RS256")]
+    signing_alg: SigningAlg,
 }
 
 /// `token_endpoint_auth_method` values (RFC 7591 §2).
@@ -135,6 +139,7 @@ pub(super) fn client_command(
                 consent_required: a.consent,
                 require_par: a.require_par,
                 backchannel_logout_uri: a.backchannel_logout_uri,
+                signing_alg: a.signing_alg,
             };
             let registered = client::register_client(&mut conn, req, Clock::system().now())?;
             let c = &registered.client;

@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::audit::{self, Actor};
 use crate::domain::clock::Clock;
-use crate::domain::keys::{self, Activation};
+use crate::domain::keys::{self, Activation, SigningAlg};
 
 use super::utc;
 
@@ -15,13 +15,17 @@ use super::utc;
 pub enum KeysCommand {
     /// List signing keys and their states.
     List,
-    /// Create a new signing key; it is published at once and signs after the JWKS max-age.
+    /// Create a new signing key of each algorithm (RS256 and ES256); each is
+    /// published at once and signs after the JWKS max-age.
     Rotate {
-        /// Sign with the new key immediately, for a leaked key: a pending key
-        /// is dropped. Verifiers holding a cached JWKS reject its tokens until
-        /// they refetch.
+        /// Sign with the new keys immediately, for a leaked key: pending keys
+        /// are dropped. Verifiers holding a cached JWKS reject their tokens
+        /// until they refetch.
         #[arg(long)]
         now: bool,
+        /// Rotate only the keys of this algorithm: RS256 or ES256.
+        #[arg(long, value_name = "ALG")]
+        alg: Option<SigningAlg>,
     },
     /// Remove a key from the JWKS at once; no token it signed verifies again.
     /// Refuses the key signing now (rotate with --now first).
@@ -44,61 +48,30 @@ pub(super) fn keys_command(
     match cmd {
         KeysCommand::List => {
             println!(
-                "{:<44} {:<8} {:<20} {:<20} UNPUBLISHED",
-                "KID", "STATE", "CREATED", "SIGNS FROM"
+                "{:<44} {:<8} {:<20} {:<20} {:<20} ALG",
+                "KID", "STATE", "CREATED", "SIGNS FROM", "UNPUBLISHED"
             );
             for k in keys::list(&mut conn, &timing, now)? {
                 println!(
-                    "{:<44} {:<8} {:<20} {:<20} {}",
+                    "{:<44} {:<8} {:<20} {:<20} {:<20} {}",
                     k.kid,
                     k.state.as_str(),
                     utc(k.created_at),
                     utc(k.activates_at),
                     k.unpublished_at(&timing)
                         .map(utc)
-                        .unwrap_or_else(|| "-".into())
+                        .unwrap_or_else(|| "-".into()),
+                    k.alg
                 );
             }
         }
-        KeysCommand::Rotate { now: immediately } => {
-            let activation = if immediately {
-                Activation::Immediately
-            } else {
-                Activation::AfterPublishWait
-            };
-            let sealer = settings.sealer()?;
-            let rotation = keys::rotate(&mut conn, &timing, &sealer, now, activation)?;
-            let k = rotation.key;
-            let how = if immediately {
-                "immediate"
-            } else {
-                "after publish wait"
-            };
-            audit::record(&mut conn, &Actor::CLI, "keys.rotated", &k.kid, how, now)?;
-            println!("created signing key {}", k.kid);
-            for kid in &rotation.dropped {
-                audit::record(
-                    &mut conn,
-                    &Actor::CLI,
-                    "keys.dropped",
-                    kid,
-                    "pending key dropped by an immediate rotation",
-                    now,
-                )?;
-                println!("dropped pending signing key {kid}: it would have taken over later");
-            }
-            if immediately {
-                println!(
-                    "warning: it signs at once (within {}s on running servers). Verifiers that cached \
-                     the JWKS in the last {}s do not know it yet and reject its tokens until they refetch.",
-                    settings.key_check_interval, settings.jwks_max_age
-                );
-            } else {
-                println!(
-                    "published now; it starts signing at {} (after the JWKS max-age of {}s)",
-                    utc(k.activates_at),
-                    settings.jwks_max_age
-                );
+        KeysCommand::Rotate {
+            now: immediately,
+            alg,
+        } => {
+            let algs = alg.map_or(SigningAlg::ALL.to_vec(), |a| vec![a]);
+            for alg in algs {
+                rotate(&mut conn, settings, now, immediately, alg)?;
             }
         }
         KeysCommand::Revoke { kid } => {
@@ -110,6 +83,57 @@ pub(super) fn keys_command(
                 settings.key_check_interval, settings.jwks_max_age
             );
         }
+    }
+    Ok(())
+}
+
+/// One algorithm's rotation, audited and explained.
+fn rotate(
+    conn: &mut crate::db::Conn,
+    settings: &Settings,
+    now: i64,
+    immediately: bool,
+    alg: SigningAlg,
+) -> anyhow::Result<()> {
+    let activation = if immediately {
+        Activation::Immediately
+    } else {
+        Activation::AfterPublishWait
+    };
+    let timing = settings.key_timing();
+    let rotation = keys::rotate(conn, &timing, &settings.sealer()?, now, activation, alg)?;
+    let k = rotation.key;
+    let how = if immediately {
+        format!("immediate {alg}")
+    } else {
+        format!("after publish wait {alg}")
+    };
+    audit::record(conn, &Actor::CLI, "keys.rotated", &k.kid, &how, now)?;
+    println!("created signing key {}", k.kid);
+    println!("  algorithm {alg}");
+    for kid in &rotation.dropped {
+        audit::record(
+            conn,
+            &Actor::CLI,
+            "keys.dropped",
+            kid,
+            "pending key dropped by an immediate rotation",
+            now,
+        )?;
+        println!("dropped pending signing key {kid}: it would have taken over later");
+    }
+    if immediately {
+        println!(
+            "warning: it signs at once (within {}s on running servers). Verifiers that cached \
+             the JWKS in the last {}s do not know it yet and reject its tokens until they refetch.",
+            settings.key_check_interval, settings.jwks_max_age
+        );
+    } else {
+        println!(
+            "published now; it starts signing at {} (after the JWKS max-age of {}s)",
+            utc(k.activates_at),
+            settings.jwks_max_age
+        );
     }
     Ok(())
 }

@@ -25,6 +25,8 @@ pub struct ClientRow {
     pub jwks_uri: Option<String>,
     /// Where to POST logout tokens (Back-Channel Logout 1.0 §2.2).
     pub backchannel_logout_uri: Option<String>,
+    /// The JWS algorithm of the client's ID and access tokens.
+    pub signing_alg: String,
 }
 
 /// Stores a new client; fails with a unique violation when the id is taken.
@@ -74,6 +76,8 @@ pub struct ClientChanges {
     /// Set to NULL with `None`.
     #[diesel(treat_none_as_null = true)]
     pub backchannel_logout_uri: Option<String>,
+    /// `None` leaves the column as is.
+    pub signing_alg: Option<String>,
 }
 
 /// Updates a registration; returns 0 when unknown.

@@ -15,6 +15,7 @@ diesel::table! {
         jwks -> Nullable<Text>,
         jwks_uri -> Nullable<Text>,
         backchannel_logout_uri -> Nullable<Text>,
+        signing_alg -> Text,
     }
 }
 
@@ -55,6 +56,7 @@ diesel::table! {
         private_key_der -> Binary,
         created_at -> BigInt,
         activates_at -> BigInt,
+        alg -> Text,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Storage of RS256 signing keys (private keys as PKCS#8 DER).
+//! Storage of signing keys (private keys as PKCS#8 DER), each with its
+//! algorithm (`RS256`, `ES256`).
 
 use diesel::prelude::*;
 
@@ -13,6 +14,7 @@ pub struct SigningKeyRow {
     pub private_key_der: Vec<u8>,
     pub created_at: i64,
     pub activates_at: i64,
+    pub alg: String,
 }
 
 impl std::fmt::Debug for SigningKeyRow {
@@ -20,6 +22,7 @@ impl std::fmt::Debug for SigningKeyRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKeyRow")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .field("created_at", &self.created_at)
             .field("activates_at", &self.activates_at)
             .finish_non_exhaustive()
@@ -33,6 +36,7 @@ pub struct KeySchedule {
     pub kid: String,
     pub created_at: i64,
     pub activates_at: i64,
+    pub alg: String,
 }
 
 /// Stores a new key.
@@ -70,19 +74,27 @@ pub fn delete_signing_keys(conn: &mut Conn, kids: &[String]) -> QueryResult<usiz
     diesel::delete(signing_keys::table.filter(signing_keys::kid.eq_any(kids))).execute(conn)
 }
 
-/// Deletes every key that has not started signing by `now`; returns their kids.
-pub fn delete_pending_keys(conn: &mut Conn, now: i64) -> QueryResult<Vec<String>> {
-    let pending = signing_keys::table.filter(signing_keys::activates_at.gt(now));
+/// Deletes every `alg` key that has not started signing by `now`; returns
+/// their kids.
+pub fn delete_pending_keys(conn: &mut Conn, alg: &str, now: i64) -> QueryResult<Vec<String>> {
+    let pending = signing_keys::table
+        .filter(signing_keys::alg.eq(alg))
+        .filter(signing_keys::activates_at.gt(now));
     let kids = pending.select(signing_keys::kid).load::<String>(conn)?;
     diesel::delete(pending).execute(conn)?;
     Ok(kids)
 }
 
-/// Moves every key activating at or after `at` to activate at `to` instead.
-pub fn move_activations(conn: &mut Conn, at: i64, to: i64) -> QueryResult<usize> {
-    diesel::update(signing_keys::table.filter(signing_keys::activates_at.ge(at)))
-        .set(signing_keys::activates_at.eq(to))
-        .execute(conn)
+/// Moves every `alg` key activating at or after `at` to activate at `to`
+/// instead.
+pub fn move_activations(conn: &mut Conn, alg: &str, at: i64, to: i64) -> QueryResult<usize> {
+    diesel::update(
+        signing_keys::table
+            .filter(signing_keys::alg.eq(alg))
+            .filter(signing_keys::activates_at.ge(at)),
+    )
+    .set(signing_keys::activates_at.eq(to))
+    .execute(conn)
 }
 
 /// Every stored kid with its private key, as stored.

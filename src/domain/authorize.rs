@@ -401,6 +401,8 @@ pub fn issue_code(
 /// query the registered URI already has, plus `iss` (RFC 9207).
 pub fn redirect_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
     match url::Url::parse(redirect_uri) {
+        // Nothing to add: the URI exactly as registered, without a stray `?`.
+        Ok(_) if pairs.is_empty() => redirect_uri.to_owned(),
         Ok(mut url) => {
             {
                 let mut q = url.query_pairs_mut();
@@ -450,5 +452,10 @@ mod tests {
         assert_eq!(u, "https://app.example/cb?x=1&code=a+b&state=s%26t");
         let u = redirect_url("com.example.app:/cb", &[("code", "c")]);
         assert_eq!(u, "com.example.app:/cb?code=c");
+        // Nothing appended leaves the URI as registered.
+        assert_eq!(
+            redirect_url("https://app.example/bye", &[]),
+            "https://app.example/bye"
+        );
     }
 }

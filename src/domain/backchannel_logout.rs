@@ -18,7 +18,7 @@ use crate::db::{Conn, DbPool, QueryError, clients};
 
 use super::audit::{self, Actor};
 use super::clock::Clock;
-use super::keys::KeyStore;
+use super::keys::{KeyStore, SigningAlg};
 use super::secret;
 
 /// The `typ` of a logout token (Back-Channel Logout 1.0 §2.4).
@@ -110,8 +110,8 @@ pub async fn deliver_due(
     let mut run = Run::default();
     for claim in claimed {
         let now = clock.now();
-        let outcome = match &claim.uri {
-            Some(uri) => send(keys, http, issuer, &claim.delivery, uri, now).await,
+        let outcome = match &claim.target {
+            Some((uri, alg)) => send(keys, http, issuer, &claim.delivery, uri, *alg, now).await,
             None => Err(Unregistered),
         };
         let delivery = claim.delivery;
@@ -142,7 +142,8 @@ pub async fn deliver_due(
 /// it no longer does).
 struct Claimed {
     delivery: DeliveryRow,
-    uri: Option<String>,
+    /// Where to send, and how the client's ID tokens are signed.
+    target: Option<(String, SigningAlg)>,
 }
 
 /// Why a delivery did not happen.
@@ -159,10 +160,21 @@ fn claim_due(conn: &mut Conn, lease_until: i64) -> Result<Vec<Claimed>, crate::d
     let mut claimed = Vec::new();
     for d in logout_deliveries::list_due_deliveries(conn, now, BATCH)? {
         if logout_deliveries::claim_delivery(conn, d.id, d.next_attempt_at, lease_until)? == 1 {
-            // The URI as registered now: an admin may have changed it.
-            let uri =
-                clients::find_client(conn, &d.client_id)?.and_then(|c| c.backchannel_logout_uri);
-            claimed.push(Claimed { delivery: d, uri });
+            // The registration as it is now: an admin may have changed it.
+            let target = match clients::find_client(conn, &d.client_id)? {
+                Some(c) => match (
+                    c.backchannel_logout_uri,
+                    SigningAlg::from_stored(&c.signing_alg),
+                ) {
+                    (Some(uri), Ok(alg)) => Some((uri, alg)),
+                    _ => None,
+                },
+                None => None,
+            };
+            claimed.push(Claimed {
+                delivery: d,
+                target,
+            });
         }
     }
     Ok(claimed)
@@ -175,11 +187,12 @@ async fn send(
     issuer: &str,
     delivery: &DeliveryRow,
     uri: &str,
+    alg: SigningAlg,
     now: i64,
 ) -> Result<(), NotSent> {
     let claims = LogoutClaims::new(issuer, delivery, now);
     let (token, _) = keys
-        .sign(&claims, LOGOUT_TOKEN_TYP, now)
+        .sign(&claims, LOGOUT_TOKEN_TYP, alg, now)
         .map_err(|e| Failed(format!("signing failed: {e}")))?;
     let res = http
         .post(uri)

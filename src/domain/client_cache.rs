@@ -122,6 +122,7 @@ mod tests {
                 jwks: None,
                 jwks_uri: None,
                 backchannel_logout_uri: None,
+                signing_alg: "RS256".into(),
             })
             .unwrap(),
         )

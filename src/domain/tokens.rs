@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::OAuthError;
-use super::keys::KeyStore;
+use super::keys::{KeyStore, SigningAlg};
 use super::scope::Scope;
 use super::secret;
 
@@ -55,6 +55,8 @@ pub struct AccessTokenGrant<'a> {
     pub user: Option<SignedInUser<'a>>,
     /// The user's roles; `None` for a client acting for itself.
     pub roles: Option<&'a [String]>,
+    /// The client's signing algorithm.
+    pub alg: SigningAlg,
 }
 
 /// The issuer-wide parts of every token.
@@ -93,7 +95,7 @@ pub fn issue_access_token(
         roles: grant.roles.map(<[String]>::to_vec),
     };
     let (token, _kid) = keys
-        .sign(&claims, ACCESS_TOKEN_TYP, now)
+        .sign(&claims, ACCESS_TOKEN_TYP, grant.alg, now)
         .map_err(OAuthError::internal)?;
     Ok(IssuedAccessToken { token, claims })
 }
@@ -128,13 +130,15 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-/// Signs an ID token.
+/// Signs an ID token with the client's algorithm. `at_hash` is SHA-256
+/// based, right for both RS256 and ES256 (OIDC Core §3.1.3.6).
 pub fn sign_id_token(
     keys: &KeyStore,
     claims: &IdTokenClaims,
+    alg: SigningAlg,
     now: i64,
 ) -> Result<String, OAuthError> {
-    keys.sign(claims, "JWT", now)
+    keys.sign(claims, "JWT", alg, now)
         .map(|(t, _)| t)
         .map_err(OAuthError::internal)
 }
@@ -179,40 +183,48 @@ fn typ_is(header_typ: Option<&str>, expected: &str) -> bool {
     })
 }
 
-/// The header checks every token of ours passes: RS256 only (so neither
-/// `alg: none` nor HS256 "signed" with the public key gets further) and a
-/// `kid` published at `now`. Returns the `typ` and the key to verify with.
-fn own_rs256_key(
-    keys: &KeyStore,
-    token: &str,
-    now: i64,
-) -> Result<(Option<String>, jsonwebtoken::DecodingKey), InvalidToken> {
+/// A token's `typ` and what verifies it.
+struct OwnKey {
+    typ: Option<String>,
+    alg: Algorithm,
+    key: jsonwebtoken::DecodingKey,
+}
+
+/// The header checks every token of ours passes: a `kid` published at `now`
+/// and exactly that key's algorithm (so neither `alg: none`, nor HS256
+/// "signed" with a public key, nor an RS256 header on an EC key gets
+/// further). Returns the `typ` and the key to verify with.
+fn own_key(keys: &KeyStore, token: &str, now: i64) -> Result<OwnKey, InvalidToken> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| InvalidToken("malformed"))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(InvalidToken("algorithm not allowed"));
-    }
     let kid = header.kid.ok_or(InvalidToken("no key id"))?;
-    let key = keys
+    let (alg, key) = keys
         .decoding_key(&kid, now)
         .map_err(|_| InvalidToken("key lookup failed"))?
         .ok_or(InvalidToken("unknown key"))?;
-    Ok((header.typ, key))
+    if header.alg != alg.jwt() {
+        return Err(InvalidToken("algorithm not allowed"));
+    }
+    Ok(OwnKey {
+        typ: header.typ,
+        alg: alg.jwt(),
+        key,
+    })
 }
 
-/// Verifies an access token issued by this server: RS256 only (so neither
-/// `alg: none` nor HS256 "signed" with the public key passes), `typ: at+jwt`,
-/// a published `kid`, and the issuer, audience and expiry.
+/// Verifies an access token issued by this server: signed with a published
+/// key in that key's algorithm, `typ: at+jwt`, and the issuer, audience and
+/// expiry.
 pub fn verify_access_token(
     keys: &KeyStore,
     policy: &TokenPolicy,
     token: &str,
     now: i64,
 ) -> Result<AccessTokenClaims, InvalidToken> {
-    let (typ, key) = own_rs256_key(keys, token, now)?;
+    let OwnKey { typ, alg, key } = own_key(keys, token, now)?;
     if !typ_is(typ.as_deref(), ACCESS_TOKEN_TYP) {
         return Err(InvalidToken("not an access token"));
     }
-    let mut v = Validation::new(Algorithm::RS256);
+    let mut v = Validation::new(alg);
     v.set_issuer(&[&policy.issuer]);
     v.set_audience(&[&policy.audience]);
     v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
@@ -238,12 +250,12 @@ pub fn verify_id_token_hint(
     token: &str,
     now: i64,
 ) -> Result<IdTokenClaims, InvalidToken> {
-    let (typ, key) = own_rs256_key(keys, token, now)?;
+    let OwnKey { typ, alg, key } = own_key(keys, token, now)?;
     // An access token is never an acceptable hint, whatever its claims.
     if typ_is(typ.as_deref(), ACCESS_TOKEN_TYP) {
         return Err(InvalidToken("not an ID token"));
     }
-    let mut v = Validation::new(Algorithm::RS256);
+    let mut v = Validation::new(alg);
     v.set_issuer(&[issuer]);
     v.validate_exp = false;
     v.validate_aud = false;

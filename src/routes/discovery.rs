@@ -2,6 +2,7 @@
 //! and `GET /.well-known/oauth-authorization-server` (RFC 8414 §3). Lists
 //! only what the server implements.
 
+use crate::domain::keys::SigningAlg;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -69,7 +70,7 @@ pub fn metadata(issuer: &str) -> Metadata {
         response_modes_supported: vec!["query"],
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
         subject_types_supported: vec!["public"],
-        id_token_signing_alg_values_supported: vec!["RS256"],
+        id_token_signing_alg_values_supported: SigningAlg::ALL.map(SigningAlg::as_str).to_vec(),
         revocation_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",

@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 use crate::authorize::{AuthRequest, PASSWORD, SPA, app_with_spa};
-use crate::helpers::{TestApp, spawn_app_until, stdout_ok};
+use crate::helpers::{TestApp, published_alg, spawn_app_until, stdout_ok};
 use crate::test_db::TestDb;
 
 const RP: &str = "http://127.0.0.1:5181/callback";
@@ -77,6 +77,11 @@ impl Receiver {
 
 /// Registers client `rp` with the receiver as its back-channel logout URI.
 fn register_rp(app: &TestApp, receiver: &Receiver) {
+    register_rp_signing(app, receiver, "RS256");
+}
+
+/// [`register_rp`], its tokens signed with `alg`.
+fn register_rp_signing(app: &TestApp, receiver: &Receiver, alg: &str) {
     stdout_ok(&app.cli(
         &[
             "client",
@@ -87,6 +92,8 @@ fn register_rp(app: &TestApp, receiver: &Receiver) {
             RP,
             "--backchannel-logout-uri",
             &receiver.url,
+            "--signing-alg",
+            alg,
         ],
         None,
     ));
@@ -106,7 +113,7 @@ async fn verify_logout_token(app: &TestApp, token: &str) -> Value {
     assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
     let jwks = app.jwks().await;
     let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(published_alg(jwk));
     validation.set_audience(&["rp"]);
     validation.set_issuer(&[&app.address]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
@@ -161,6 +168,30 @@ async fn rp_initiated_logout_sends_a_logout_token_to_the_client() {
     )
     .unwrap();
     assert_eq!(audit.len(), 1);
+}
+
+#[tokio::test]
+async fn an_es256_client_gets_logout_tokens_signed_like_its_id_tokens() {
+    // Arrange
+    let app = app_with_spa().await;
+    let receiver = Receiver::start();
+    register_rp_signing(&app, &receiver, "ES256");
+    let (_, tokens) = tokens_for_rp(&app).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+
+    // Act
+    app.get(&format!("{}/logout?id_token_hint={id_token}", app.address))
+        .await;
+
+    // Assert
+    let received = receiver.received(Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    for token in [id_token, received[0].as_str()] {
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+    }
+    let claims = verify_logout_token(&app, &received[0]).await;
+    assert_eq!(claims["sid"], sid_of(id_token));
 }
 
 #[tokio::test]

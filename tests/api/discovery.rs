@@ -55,7 +55,7 @@ async fn both_discovery_documents_describe_the_implemented_endpoints() {
         );
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],
-            serde_json::json!(["RS256"])
+            serde_json::json!(["RS256", "ES256"])
         );
         assert_eq!(
             doc["revocation_endpoint"],
@@ -94,24 +94,29 @@ async fn the_jwks_publishes_only_public_rsa_keys_and_may_be_cached() {
         cache,
         format!("public, max-age={}", app.settings.jwks_max_age)
     );
+    // One key per algorithm, RSA first (for verifiers that take the first).
     let keys = body["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
-    let key = &keys[0];
-    assert_eq!(key["kty"], "RSA");
-    assert_eq!(key["alg"], "RS256");
-    assert_eq!(key["use"], "sig");
-    for private in ["d", "p", "q", "dp", "dq", "qi"] {
-        assert!(
-            key.get(private).is_none(),
-            "private member {private} leaked"
-        );
+    assert_eq!(keys.len(), 2, "{body}");
+    assert_eq!(keys[0]["kty"], "RSA");
+    assert_eq!(keys[0]["alg"], "RS256");
+    assert_eq!(keys[1]["kty"], "EC");
+    assert_eq!(keys[1]["alg"], "ES256");
+    assert_eq!(keys[1]["crv"], "P-256");
+    for key in keys {
+        assert_eq!(key["use"], "sig");
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(
+                key.get(private).is_none(),
+                "private member {private} leaked"
+            );
+        }
+        // The kid is the RFC 7638 thumbprint of the key.
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
+        let thumbprint = jwk
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .unwrap();
+        assert_eq!(key["kid"], thumbprint);
     }
-    // The kid is the RFC 7638 thumbprint of the key.
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
-    let thumbprint = jwk
-        .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
-        .unwrap();
-    assert_eq!(key["kid"], thumbprint);
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use tessera::config::Settings;
 use tessera::db::{self, DbOptions, DbPool};
 use tessera::domain::client::{ClientKind, NewClient, register_client};
 use tessera::domain::clock::Clock;
+use tessera::domain::keys::SigningAlg;
 use tessera::domain::user::{NewUserRequest, create_user};
 use tessera::startup::Application;
 
@@ -124,6 +125,7 @@ impl TestApp {
                 consent_required: false,
                 require_par: false,
                 backchannel_logout_uri: None,
+                signing_alg: SigningAlg::RS256,
             },
             self.clock.now(),
         )
@@ -166,6 +168,7 @@ impl TestApp {
                 consent_required: consent,
                 require_par: false,
                 backchannel_logout_uri: None,
+                signing_alg: SigningAlg::RS256,
             },
             self.clock.now(),
         )
@@ -240,17 +243,18 @@ impl TestApp {
         serde_json::from_value(body).unwrap()
     }
 
-    /// Polls the JWKS until it holds `n` keys (the server notices CLI
-    /// changes on its next key check), for at most ten seconds.
-    pub async fn wait_for_jwks_len(&self, n: usize) -> JwkSet {
+    /// Polls the JWKS until it holds `n` keys of `alg` (the server notices
+    /// CLI changes on its next key check), for at most ten seconds; returns
+    /// those keys' kids.
+    pub async fn wait_for_keys_of(&self, alg: &str, n: usize) -> Vec<String> {
         for _ in 0..100 {
-            let set = self.jwks().await;
-            if set.keys.len() == n {
-                return set;
+            let kids = kids_of(&self.jwks().await, alg);
+            if kids.len() == n {
+                return kids;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the JWKS never reached {n} keys");
+        panic!("the JWKS never reached {n} {alg} keys");
     }
 
     /// Runs the `tessera` binary against this server's database.
@@ -309,13 +313,29 @@ pub fn verify_access_token(token: &str, jwks: &JwkSet, issuer: &str, audience: &
     let kid = header.kid.expect("kid");
     let jwk = jwks.find(&kid).expect("kid is published");
     let key = DecodingKey::from_jwk(jwk).unwrap();
-    let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+    // The algorithm comes from the published key, never from the token.
+    let mut validation = Validation::new(published_alg(jwk));
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     jsonwebtoken::decode::<Value>(token, &key, &validation)
         .expect("token verifies")
         .claims
+}
+
+/// The algorithm a published key declares (`alg` is always set on ours).
+pub fn published_alg(jwk: &jsonwebtoken::jwk::Jwk) -> jsonwebtoken::Algorithm {
+    let alg = jwk.common.key_algorithm.expect("alg is published");
+    alg.to_string().parse().expect("a signing algorithm")
+}
+
+/// The kids of the published keys of `alg`, in JWKS order.
+pub fn kids_of(jwks: &JwkSet, alg: &str) -> Vec<String> {
+    jwks.keys
+        .iter()
+        .filter(|k| k.common.key_algorithm.is_some_and(|a| a.to_string() == alg))
+        .filter_map(|k| k.common.key_id.clone())
+        .collect()
 }
 
 /// The `kid` in a token's header.

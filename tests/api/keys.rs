@@ -2,7 +2,7 @@
 //! expires, a running server picking up rotations made by the CLI, and the
 //! emergency path for a leaked key (`rotate --now`, `revoke`).
 
-use crate::helpers::{TestApp, kid_of, spawn_app_with, stdout_ok, verify_access_token};
+use crate::helpers::{TestApp, kid_of, kids_of, spawn_app_with, stdout_ok, verify_access_token};
 
 #[tokio::test]
 async fn a_cli_rotation_is_published_before_it_signs() {
@@ -16,13 +16,10 @@ async fn a_cli_rotation_is_published_before_it_signs() {
     stdout_ok(&app.cli(&["keys", "rotate"], None));
 
     // Assert: the new key appears in the JWKS, but the old one still signs.
-    let jwks = app.wait_for_jwks_len(2).await;
-    let new_kid = jwks
-        .keys
-        .iter()
-        .map(|k| k.common.key_id.clone().unwrap())
-        .find(|k| *k != old_kid)
-        .unwrap();
+    // Each algorithm rotated: a new ES256 key waits beside the old one too.
+    let rsa = app.wait_for_keys_of("RS256", 2).await;
+    let new_kid = rsa.into_iter().find(|k| *k != old_kid).unwrap();
+    assert_eq!(kids_of(&app.jwks().await, "ES256").len(), 2);
     let during = app.client_credentials_token("svc", &secret).await;
     assert_eq!(kid_of(&during), old_kid);
 
@@ -34,18 +31,15 @@ async fn a_cli_rotation_is_published_before_it_signs() {
 
     // Tokens signed before the rotation still verify against the JWKS.
     let jwks = app.jwks().await;
-    assert_eq!(jwks.keys.len(), 2);
+    assert_eq!(kids_of(&jwks, "RS256").len(), 2);
     verify_access_token(&before, &jwks, &app.address, &app.address);
     verify_access_token(&after, &jwks, &app.address, &app.address);
 
     // The retired key leaves once every token it signed has expired.
     app.clock.advance(app.settings.access_token_ttl + 61);
     let jwks = app.jwks().await;
-    assert_eq!(jwks.keys.len(), 1);
-    assert_eq!(
-        jwks.keys[0].common.key_id.as_deref(),
-        Some(new_kid.as_str())
-    );
+    assert_eq!(kids_of(&jwks, "RS256"), [new_kid]);
+    assert_eq!(kids_of(&jwks, "ES256").len(), 1);
 }
 
 /// The kid a `keys rotate` run printed.
@@ -115,7 +109,7 @@ async fn rotate_now_over_a_pending_key_signs_at_once_and_drops_the_pending_key()
     let secret = app.add_confidential_client("svc", "client_credentials", "api:read");
     let old_kid = kid_of(&app.client_credentials_token("svc", &secret).await);
     let pending = created_kid(&stdout_ok(&app.cli(&["keys", "rotate"], None)));
-    app.wait_for_jwks_len(2).await;
+    app.wait_for_keys_of("RS256", 2).await;
 
     // Act
     let out = stdout_ok(&app.cli(&["keys", "rotate", "--now"], None));
@@ -127,7 +121,8 @@ async fn rotate_now_over_a_pending_key_signs_at_once_and_drops_the_pending_key()
         "{out}"
     );
     app.token_signed_by(&new_kid, &secret).await;
-    let jwks = app.wait_for_jwks_len(2).await;
+    app.wait_for_keys_of("RS256", 2).await;
+    let jwks = app.jwks().await;
     assert!(jwks.find(&new_kid).is_some());
     assert!(jwks.find(&pending).is_none());
     let states = app.key_states();
@@ -163,7 +158,8 @@ async fn rotate_now_twice_in_a_row_signs_with_the_newest_key() {
     // Assert
     assert_ne!(first, second);
     app.token_signed_by(&second, &secret).await;
-    let jwks = app.wait_for_jwks_len(3).await;
+    app.wait_for_keys_of("RS256", 3).await;
+    let jwks = app.jwks().await;
     assert!(jwks.find(&second).is_some());
     assert!(
         jwks.find(&first).is_some(),
@@ -204,7 +200,8 @@ async fn revoking_a_leaked_key_removes_it_from_the_jwks_and_refuses_its_tokens()
 
     // Assert: gone from the JWKS and from the store; its token verifies nowhere.
     assert!(out.contains(&leaked), "{out}");
-    let jwks = app.wait_for_jwks_len(1).await;
+    app.wait_for_keys_of("RS256", 1).await;
+    let jwks = app.jwks().await;
     assert!(jwks.find(&leaked).is_none());
     assert!(jwks.find(&fresh).is_some());
     assert!(app.key_states().iter().all(|(kid, _)| *kid != leaked));
@@ -235,7 +232,9 @@ async fn keys_rotate_on_schedule_without_any_command() {
 
     // Act: a day passes; the server's own key check starts a rotation.
     app.clock.advance(86_400);
-    let jwks = app.wait_for_jwks_len(2).await;
+    app.wait_for_keys_of("RS256", 2).await;
+    let jwks = app.wait_for_keys_of("ES256", 2).await;
+    let jwks_now = app.jwks().await;
 
     // Assert: published first, signing only after the publish wait.
     assert_eq!(
@@ -246,5 +245,6 @@ async fn keys_rotate_on_schedule_without_any_command() {
         .advance(app.settings.jwks_max_age + app.settings.key_check_interval);
     let new_kid = kid_of(&app.client_credentials_token("svc", &secret).await);
     assert_ne!(new_kid, old_kid);
-    assert!(jwks.find(&new_kid).is_some());
+    assert!(jwks_now.find(&new_kid).is_some());
+    assert_eq!(jwks.len(), 2);
 }

@@ -42,6 +42,7 @@ pub(super) struct ClientCopy {
     pub(super) jwks: Option<String>,
     pub(super) jwks_uri: Option<String>,
     pub(super) backchannel_logout_uri: Option<String>,
+    pub(super) signing_alg: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -51,6 +52,7 @@ pub(super) struct SigningKeyCopy {
     pub(super) private_key_der: Vec<u8>,
     pub(super) created_at: i64,
     pub(super) activates_at: i64,
+    pub(super) alg: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

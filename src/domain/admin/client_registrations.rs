@@ -5,6 +5,7 @@ use crate::db::clients::{self, ClientChanges};
 use crate::db::revocation_events::insert_revocation_event;
 use crate::domain::audit::{self, Actor};
 use crate::domain::client::{self, Client, ClientError, KeySource, NewClient, RegisteredClient};
+use crate::domain::keys::SigningAlg;
 use crate::domain::redirect_uri::RedirectUri;
 use crate::domain::scope::Scope;
 use crate::domain::secret;
@@ -37,6 +38,8 @@ pub struct ClientEdit {
     /// New keys of a private_key_jwt client (ignored for others).
     pub keys: Option<KeySource>,
     pub backchannel_logout_uri: Option<String>,
+    /// `None` keeps the client's algorithm.
+    pub signing_alg: Option<SigningAlg>,
 }
 
 /// Edits a registration after validating it like a new one.
@@ -57,6 +60,7 @@ pub fn update_client(
         require_par,
         keys,
         backchannel_logout_uri,
+        signing_alg,
     } = edit;
     let parse_uris = |list: &[String]| -> Result<Vec<String>, ClientError> {
         list.iter()
@@ -101,6 +105,7 @@ pub fn update_client(
         jwks,
         jwks_uri,
         backchannel_logout_uri,
+        signing_alg: signing_alg.map(|a| a.as_str().to_owned()),
     };
     clients::update_client(conn, &existing.client_id, &changes)?;
     audit::record(conn, actor, "client.updated", &existing.client_id, "", now)?;

@@ -21,6 +21,7 @@ use jsonwebtoken::jwk::JwkSet;
 use crate::db::clients::{self, ClientRow};
 use crate::db::{Conn, DbError};
 
+use super::keys::SigningAlg;
 use super::redirect_uri::RedirectUri;
 use super::scope::Scope;
 
@@ -84,6 +85,8 @@ pub struct Client {
     pub keys: Option<ClientKeys>,
     /// Where logout tokens go (Back-Channel Logout 1.0).
     pub backchannel_logout_uri: Option<String>,
+    /// How the client's ID, access and logout tokens are signed.
+    pub signing_alg: SigningAlg,
 }
 
 /// Where a `private_key_jwt` client's public keys are.
@@ -142,6 +145,8 @@ impl Client {
         };
         Ok(Client {
             keys,
+            signing_alg: SigningAlg::from_stored(&row.signing_alg)
+                .map_err(|_| corrupt("signing algorithm"))?,
             backchannel_logout_uri: row.backchannel_logout_uri,
             redirect_uris: uris(&row.redirect_uris)?,
             post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,

@@ -2,6 +2,7 @@
 
 use crate::db::clients::{self, ClientRow};
 use crate::db::{Conn, DbError};
+use crate::domain::keys::SigningAlg;
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriError};
 use crate::domain::scope::{Scope, ScopeError};
 use crate::domain::secret;
@@ -78,6 +79,8 @@ pub struct NewClient {
     pub require_par: bool,
     /// Where to POST logout tokens when a session ends.
     pub backchannel_logout_uri: Option<String>,
+    /// How the client's ID and access tokens are signed.
+    pub signing_alg: SigningAlg,
 }
 
 /// Why a registration was refused.
@@ -244,6 +247,7 @@ pub fn register_client(
             .as_deref()
             .map(web_url)
             .transpose()?,
+        signing_alg: req.signing_alg.as_str().to_owned(),
     };
     crate::db::immediate(conn, |conn| {
         if clients::find_client(conn, &row.client_id)?.is_some() {

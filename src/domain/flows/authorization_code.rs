@@ -76,6 +76,7 @@ pub fn exchange(
                 auth_time: session.auth_time,
             }),
             roles: Some(&roles),
+            alg: client.signing_alg,
         },
         now,
     )?;
@@ -101,7 +102,7 @@ pub fn exchange(
                 .flatten(),
             roles: scope.contains("roles").then(|| roles.clone()),
         };
-        Some(sign_id_token(keys, &claims, now)?)
+        Some(sign_id_token(keys, &claims, client.signing_alg, now)?)
     } else {
         None
     };

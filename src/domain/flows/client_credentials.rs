@@ -52,6 +52,7 @@ pub fn exchange(
             scope: &scope,
             user: None,
             roles: None,
+            alg: client.signing_alg,
         },
         now,
     )?;

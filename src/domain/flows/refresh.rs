@@ -197,6 +197,7 @@ pub fn exchange(
                 auth_time: *auth_time,
             }),
             roles: Some(&split_roles(&roles)),
+            alg: client.signing_alg,
         },
         now,
     )?;

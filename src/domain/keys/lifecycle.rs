@@ -7,7 +7,8 @@ use crate::db::signing_keys::{self, KeySchedule, SigningKeyRow};
 use crate::domain::at_rest::{Sealer, signing_key_label};
 
 use super::KeyError;
-use super::material;
+use super::alg::SigningAlg;
+use super::material::{self, KeyMaterial};
 use super::schedule::{self, KeyState, KeyStatus, KeyTiming};
 
 /// When a new key starts signing.
@@ -29,26 +30,29 @@ pub struct Rotation {
     pub dropped: Vec<String>,
 }
 
-/// Generates and stores a new key. RSA generation runs before the write
-/// transaction so the database is not locked while primes are found.
+/// Generates and stores a new `alg` key; keys of other algorithms are
+/// untouched. Generation runs before the write transaction so the database
+/// is not locked while RSA primes are found.
 pub fn rotate(
     conn: &mut Conn,
     timing: &KeyTiming,
     sealer: &Sealer,
     now: i64,
     activation: Activation,
+    alg: SigningAlg,
 ) -> Result<Rotation, KeyError> {
-    let m = material::generate()?;
+    let m = material::generate(alg)?;
     let sealed = sealer.seal(&signing_key_label(&m.kid), &m.pkcs8_der)?;
     let rotation = crate::db::immediate(conn, |conn| match activation {
         Activation::AfterPublishWait => Ok(Rotation {
-            key: store_key(conn, &m.kid, &sealed, now, now + timing.publish_wait)?,
+            key: store_key(conn, &m, &sealed, now, now + timing.publish_wait)?,
             dropped: Vec::new(),
         }),
-        Activation::Immediately => store_immediate(conn, &m.kid, &sealed, now),
+        Activation::Immediately => store_immediate(conn, &m, &sealed, now),
     })?;
     log::info!(
-        "signing key {} created, signs from {}",
+        "{} signing key {} created, signs from {}",
+        alg,
         rotation.key.kid,
         rotation.key.activates_at
     );
@@ -58,46 +62,58 @@ pub fn rotate(
     Ok(rotation)
 }
 
-/// Makes `m` the signing key from `now` on. A pending key would otherwise
-/// take over from it at its own activation (perhaps generated before the
-/// leak was noticed, on the same compromised host), so it is dropped; a key
-/// activated earlier in this same second moves back one second, because
-/// activation times are whole seconds and the newest key must win.
+/// Makes `m` the signing key of its algorithm from `now` on. A pending key
+/// would otherwise take over from it at its own activation (perhaps
+/// generated before the leak was noticed, on the same compromised host), so
+/// it is dropped; a key activated earlier in this same second moves back
+/// one second, because activation times are whole seconds and the newest
+/// key must win.
 fn store_immediate(
     conn: &mut Conn,
-    kid: &str,
+    m: &KeyMaterial,
     sealed: &[u8],
     now: i64,
 ) -> Result<Rotation, KeyError> {
-    let dropped = signing_keys::delete_pending_keys(conn, now)?;
-    signing_keys::move_activations(conn, now, now - 1)?;
+    let alg = m.alg.as_str();
+    let dropped = signing_keys::delete_pending_keys(conn, alg, now)?;
+    signing_keys::move_activations(conn, alg, now, now - 1)?;
     Ok(Rotation {
-        key: store_key(conn, kid, sealed, now, now)?,
+        key: store_key(conn, m, sealed, now, now)?,
         dropped,
     })
 }
 
 /// Stores a generated key (its private part as sealed). The caller holds
 /// the write transaction, so reading the schedule and inserting are atomic.
+/// While no key of its algorithm signs, nothing is gained by waiting: the
+/// key signs at once.
 fn store_key(
     conn: &mut Conn,
-    kid: &str,
+    m: &KeyMaterial,
     sealed: &[u8],
     now: i64,
     requested: i64,
 ) -> Result<KeyStatus, KeyError> {
-    let activates_at = after_existing(&signing_keys::list_key_schedules(conn)?, requested);
+    let alg = m.alg.as_str();
+    let schedules = signing_keys::list_key_schedules(conn)?;
+    let none_signs = !schedules
+        .iter()
+        .any(|k| k.alg == alg && k.activates_at <= now);
+    let requested = if none_signs { now } else { requested };
+    let activates_at = after_existing(&schedules, alg, requested);
     signing_keys::insert_signing_key(
         conn,
         &SigningKeyRow {
-            kid: kid.to_owned(),
+            kid: m.kid.clone(),
             private_key_der: sealed.to_vec(),
             created_at: now,
             activates_at,
+            alg: alg.to_owned(),
         },
     )?;
     Ok(KeyStatus {
-        kid: kid.to_owned(),
+        kid: m.kid.clone(),
+        alg: alg.to_owned(),
         state: if activates_at <= now {
             KeyState::Active
         } else {
@@ -110,9 +126,11 @@ fn store_key(
 }
 
 /// Activation times are whole seconds: a new key always activates strictly
-/// after every existing one, so which key signs is never a tie.
-fn after_existing(keys: &[KeySchedule], requested: i64) -> i64 {
+/// after every existing one of its algorithm, so which key signs is never a
+/// tie.
+fn after_existing(keys: &[KeySchedule], alg: &str, requested: i64) -> i64 {
     keys.iter()
+        .filter(|k| k.alg == alg)
         .map(|k| k.activates_at + 1)
         .max()
         .map_or(requested, |l| requested.max(l))
@@ -121,45 +139,25 @@ fn after_existing(keys: &[KeySchedule], requested: i64) -> i64 {
 /// What [`maintain`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Maintenance {
-    pub created: Option<String>,
+    pub created: Vec<String>,
     pub deleted: Vec<String>,
 }
 
-/// Keeps the key set healthy: creates the first key (active at once, since
-/// no verifier can have cached anything yet), starts a scheduled rotation
-/// when due, and deletes keys no token can need any more.
+/// Keeps the key set healthy: creates the first key of each algorithm
+/// (active at once: nothing can have been signed with, or cached for, an
+/// algorithm that had no key), starts a scheduled rotation when due, and
+/// deletes keys no token can need any more.
 pub fn maintain(
     conn: &mut Conn,
     timing: &KeyTiming,
     sealer: &Sealer,
     now: i64,
 ) -> Result<Maintenance, KeyError> {
-    let schedules = signing_keys::list_key_schedules(conn)?;
     let mut out = Maintenance::default();
-    if schedule::rotation_due(&schedules, now, timing) {
-        let activates_at = if schedules.is_empty() {
-            now
-        } else {
-            now + timing.publish_wait
-        };
-        // Re-check inside the write transaction: another process may have rotated meanwhile.
-        let m = material::generate()?;
-        let sealed = sealer.seal(&signing_key_label(&m.kid), &m.pkcs8_der)?;
-        let created = crate::db::immediate(conn, |conn| -> Result<Option<String>, KeyError> {
-            let fresh = signing_keys::list_key_schedules(conn)?;
-            if !schedule::rotation_due(&fresh, now, timing) {
-                return Ok(None);
-            }
-            Ok(Some(
-                store_key(conn, &m.kid, &sealed, now, activates_at)?.kid,
-            ))
-        })?;
-        if let Some(kid) = &created {
-            log::info!("scheduled key rotation: created signing key {kid}");
-            let system = crate::domain::audit::Actor::SYSTEM;
-            crate::domain::audit::record(conn, &system, "keys.rotated", kid, "scheduled", now)?;
+    for alg in SigningAlg::ALL {
+        if let Some(kid) = rotate_if_due(conn, timing, sealer, now, alg)? {
+            out.created.push(kid);
         }
-        out.created = created;
     }
     let schedules = signing_keys::list_key_schedules(conn)?;
     let expired: Vec<String> = schedule::statuses(&schedules, now, timing)
@@ -175,6 +173,38 @@ pub fn maintain(
         out.deleted = expired;
     }
     Ok(out)
+}
+
+/// Starts a scheduled rotation of `alg` keys when one is due.
+fn rotate_if_due(
+    conn: &mut Conn,
+    timing: &KeyTiming,
+    sealer: &Sealer,
+    now: i64,
+    alg: SigningAlg,
+) -> Result<Option<String>, KeyError> {
+    let schedules = signing_keys::list_key_schedules(conn)?;
+    if !schedule::rotation_due(&schedules, alg, now, timing) {
+        return Ok(None);
+    }
+    let m = material::generate(alg)?;
+    let sealed = sealer.seal(&signing_key_label(&m.kid), &m.pkcs8_der)?;
+    // Re-check inside the write transaction: another process may have rotated meanwhile.
+    let created = crate::db::immediate(conn, |conn| -> Result<Option<String>, KeyError> {
+        let fresh = signing_keys::list_key_schedules(conn)?;
+        if !schedule::rotation_due(&fresh, alg, now, timing) {
+            return Ok(None);
+        }
+        let wait = now + timing.publish_wait;
+        Ok(Some(store_key(conn, &m, &sealed, now, wait)?.kid))
+    })?;
+    if let Some(kid) = &created {
+        log::info!("scheduled key rotation: created {alg} signing key {kid}");
+        let system = crate::domain::audit::Actor::SYSTEM;
+        let how = format!("scheduled {alg}");
+        crate::domain::audit::record(conn, &system, "keys.rotated", kid, &how, now)?;
+    }
+    Ok(created)
 }
 
 /// Every stored key with its state at `now`.

@@ -1,7 +1,8 @@
-//! The RS256 key set: the in-memory signing keys and the JWKS. Keys live in
-//! the database, so a change made by the CLI or another instance reaches a
-//! running server at its next [`KeyStore::refresh`].
+//! The key set: the in-memory signing keys of every algorithm and the JWKS.
+//! Keys live in the database, so a change made by the CLI or another
+//! instance reaches a running server at its next [`KeyStore::refresh`].
 
+pub mod alg;
 pub mod lifecycle;
 pub mod material;
 pub mod provider;
@@ -9,13 +10,14 @@ pub mod schedule;
 
 use std::sync::{Arc, RwLock};
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 
 use crate::db::signing_keys::{self, KeySchedule, SigningKeyRow};
 use crate::db::{Conn, DbError};
 use crate::domain::at_rest::{SealError, Sealer, signing_key_label};
 
+pub use alg::SigningAlg;
 pub use lifecycle::{
     Activation, Maintenance, RevokeError, Rotation, list, maintain, revoke, rotate,
 };
@@ -25,8 +27,10 @@ pub use schedule::{KeyState, KeyStatus, KeyTiming};
 /// Why signing or key maintenance failed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("no signing key is active")]
-    NoActiveKey,
+    #[error("no {0} signing key is active")]
+    NoActiveKey(SigningAlg),
+    #[error(transparent)]
+    UnknownAlg(#[from] alg::UnknownAlg),
     #[error(transparent)]
     Material(#[from] material::MaterialError),
     #[error("signing failed: {0}")]
@@ -49,9 +53,11 @@ impl From<crate::db::QueryError> for KeyError {
 
 struct LoadedKey {
     schedule: KeySchedule,
+    alg: SigningAlg,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    pkcs1_der: Vec<u8>,
+    /// What `encoding` holds; identifies the key to the signing provider.
+    signing_der: Vec<u8>,
     jwk: PublicJwk,
 }
 
@@ -130,9 +136,10 @@ impl KeyStore {
                             // Same key, new schedule (e.g. activated early).
                             Arc::new(LoadedKey {
                                 schedule: s.clone(),
+                                alg: k.alg,
                                 encoding: k.encoding.clone(),
                                 decoding: k.decoding.clone(),
-                                pkcs1_der: k.pkcs1_der.clone(),
+                                signing_der: k.signing_der.clone(),
                                 jwk: k.jwk.clone(),
                             })
                         }
@@ -140,11 +147,11 @@ impl KeyStore {
             })
             .collect();
         for k in &next {
-            provider::prepare(&k.pkcs1_der).map_err(KeyError::Prepare)?;
+            provider::prepare(k.alg, &k.signing_der).map_err(KeyError::Prepare)?;
         }
         for old in current.iter() {
-            if !next.iter().any(|k| k.pkcs1_der == old.pkcs1_der) {
-                provider::forget(&old.pkcs1_der);
+            if !next.iter().any(|k| k.signing_der == old.signing_der) {
+                provider::forget(&old.signing_der);
             }
         }
         *self.keys.write().map_err(|_| KeyError::Poisoned)? = Arc::new(next);
@@ -161,21 +168,23 @@ impl KeyStore {
         schedule::statuses(&schedules, now, &self.timing)
     }
 
-    /// Signs `claims` as a JWS with the key active at `now`, setting `typ`
-    /// (e.g. `at+jwt`, RFC 9068 §2.1) and `kid`. Returns the token and kid.
+    /// Signs `claims` as a JWS with the `alg` key active at `now`, setting
+    /// `typ` (e.g. `at+jwt`, RFC 9068 §2.1) and `kid`. Returns the token and
+    /// kid.
     pub fn sign<T: Serialize>(
         &self,
         claims: &T,
         typ: &str,
+        alg: SigningAlg,
         now: i64,
     ) -> Result<(String, String), KeyError> {
         let keys = self.snapshot()?;
         // `refresh` keeps the keys in schedule order.
-        let idx = schedule::active_position(keys.iter().map(|k| &k.schedule), now)
-            .ok_or(KeyError::NoActiveKey)?;
+        let idx = schedule::active_position(keys.iter().map(|k| &k.schedule), alg, now)
+            .ok_or(KeyError::NoActiveKey(alg))?;
         let key = &keys[idx];
         let header = Header {
-            alg: Algorithm::RS256,
+            alg: alg.jwt(),
             typ: Some(typ.to_owned()),
             kid: Some(key.schedule.kid.clone()),
             ..Header::default()
@@ -184,30 +193,44 @@ impl KeyStore {
         Ok((token, key.schedule.kid.clone()))
     }
 
-    /// Seconds the key active at `now` has been signing, if one is.
+    /// Seconds the longest-serving active key (of any algorithm) has been
+    /// signing, if one is: the figure that shows a stuck rotation.
     pub fn active_key_age(&self, now: i64) -> Option<i64> {
         let keys = self.snapshot().ok()?;
-        let i = schedule::active_position(keys.iter().map(|k| &k.schedule), now)?;
-        Some(now - keys[i].schedule.activates_at)
+        SigningAlg::ALL
+            .into_iter()
+            .filter_map(|alg| {
+                let i = schedule::active_position(keys.iter().map(|k| &k.schedule), alg, now)?;
+                Some(now - keys[i].schedule.activates_at)
+            })
+            .max()
     }
 
-    /// True when a key is active at `now`, so tokens can be signed.
+    /// True when a key of every algorithm is active at `now`, so any
+    /// client's tokens can be signed.
     pub fn can_sign(&self, now: i64) -> bool {
         self.snapshot().is_ok_and(|keys| {
-            schedule::active_position(keys.iter().map(|k| &k.schedule), now).is_some()
+            SigningAlg::ALL.into_iter().all(|alg| {
+                schedule::active_position(keys.iter().map(|k| &k.schedule), alg, now).is_some()
+            })
         })
     }
 
-    /// The public key with this `kid`, if it is published at `now`. Only
-    /// published keys verify, so a deleted or unknown key never does.
-    pub fn decoding_key(&self, kid: &str, now: i64) -> Result<Option<DecodingKey>, KeyError> {
+    /// The public key with this `kid` and its algorithm, if it is published
+    /// at `now`. Only published keys verify, so a deleted or unknown key
+    /// never does; the algorithm is the key's, never the token's.
+    pub fn decoding_key(
+        &self,
+        kid: &str,
+        now: i64,
+    ) -> Result<Option<(SigningAlg, DecodingKey)>, KeyError> {
         let keys = self.snapshot()?;
         let statuses = self.statuses(&keys, now);
         Ok(keys
             .iter()
             .zip(statuses)
             .find(|(k, s)| k.schedule.kid == kid && s.state.is_published())
-            .map(|(k, _)| k.decoding.clone()))
+            .map(|(k, _)| (k.alg, k.decoding.clone())))
     }
 
     /// The public keys to publish at `now`: next, active and retired keys.
@@ -226,17 +249,20 @@ impl KeyStore {
 }
 
 fn parse_row(row: &SigningKeyRow, sealer: &Sealer) -> Result<LoadedKey, KeyError> {
+    let alg = SigningAlg::from_stored(&row.alg)?;
     let der = sealer.open(&signing_key_label(&row.kid), &row.private_key_der)?;
-    let m = material::from_pkcs8(&der)?;
+    let m = material::from_pkcs8(alg, &der)?;
     Ok(LoadedKey {
         schedule: KeySchedule {
             kid: row.kid.clone(),
             created_at: row.created_at,
             activates_at: row.activates_at,
+            alg: row.alg.clone(),
         },
-        encoding: EncodingKey::from_rsa_der(&m.pkcs1_der),
-        decoding: DecodingKey::from_rsa_components(&m.jwk.n, &m.jwk.e)?,
-        pkcs1_der: m.pkcs1_der.clone(),
+        alg,
+        encoding: m.encoding_key(),
+        decoding: m.jwk.decoding_key()?,
+        signing_der: m.signing_der,
         jwk: m.jwk,
     })
 }

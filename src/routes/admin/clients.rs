@@ -10,6 +10,8 @@ use crate::domain::client::{
     self, Client, ClientKeys, ClientKind, GrantType, KeySource, NewClient,
 };
 use crate::domain::error::OAuthError;
+use crate::domain::keys::SigningAlg;
+use crate::domain::keys::alg::UnknownAlg;
 use crate::state::AppState;
 
 use super::super::form::Params;
@@ -30,6 +32,7 @@ struct ClientForm {
     consent: bool,
     require_par: bool,
     backchannel_logout_uri: String,
+    es256: bool,
     private_key_jwt: bool,
     jwks: String,
     jwks_uri: String,
@@ -51,6 +54,7 @@ impl ClientForm {
             consent: c.consent_required,
             require_par: c.require_par,
             backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
+            es256: c.signing_alg == SigningAlg::ES256,
             private_key_jwt: c.keys.is_some(),
             jwks: match &c.keys {
                 Some(ClientKeys::Set(set)) => serde_json::to_string_pretty(set).unwrap_or_default(),
@@ -132,6 +136,11 @@ fn backchannel_uri(form: &Params) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The form's signing algorithm, if it has one.
+fn signing_alg(form: &Params) -> Result<Option<SigningAlg>, UnknownAlg> {
+    form.get("signing_alg").map(str::parse).transpose()
+}
+
 fn lines(form: &Params, name: &str) -> Vec<String> {
     form.get(name)
         .unwrap_or("")
@@ -192,6 +201,10 @@ pub async fn admin_clients_post(
     AdminForm { ctx, form }: AdminForm,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let signing_alg = match signing_alg(&form) {
+        Ok(alg) => alg.unwrap_or_default(),
+        Err(e) => return done("/admin/clients", &format!("Not registered: {e}")),
+    };
     let request = NewClient {
         client_id: form.get("client_id").unwrap_or("").trim().to_owned(),
         name: form
@@ -210,6 +223,7 @@ pub async fn admin_clients_post(
         consent_required: form.get("consent") == Some("yes"),
         require_par: form.get("require_par") == Some("yes"),
         backchannel_logout_uri: backchannel_uri(&form),
+        signing_alg,
     };
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
@@ -285,6 +299,10 @@ pub async fn admin_client_post(
     let id = path.into_inner();
     let back = format!("/admin/clients/{}", super::path_segment(&id));
     let id_for_cache = id.clone();
+    let signing_alg = match signing_alg(&form) {
+        Ok(alg) => alg,
+        Err(e) => return done(&back, &format!("Not saved: {e}")),
+    };
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
         let existing = match admin::find_client(conn, &id) {
@@ -301,6 +319,7 @@ pub async fn admin_client_post(
             require_par: form.get("require_par") == Some("yes"),
             keys: existing.keys.is_some().then(|| key_source(&form)),
             backchannel_logout_uri: backchannel_uri(&form),
+            signing_alg,
         };
         let actor = Actor {
             name: &name,

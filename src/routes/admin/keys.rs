@@ -6,7 +6,7 @@ use askama::Template;
 
 use crate::domain::audit::{self, Actor};
 use crate::domain::error::OAuthError;
-use crate::domain::keys::{self, Activation, RevokeError};
+use crate::domain::keys::{self, Activation, RevokeError, Rotation, SigningAlg};
 use crate::state::AppState;
 
 use super::super::pages::internal_error_page;
@@ -14,6 +14,7 @@ use super::{AdminCtx, AdminForm, done, needs_fresh_sign_in, render_admin, when};
 
 struct Row {
     state: &'static str,
+    alg: String,
     kid: String,
     created: String,
     activates: String,
@@ -29,8 +30,8 @@ struct KeysPage {
     csrf: String,
     max_age: i64,
     rows: Vec<Row>,
-    /// Keys that may be revoked: every one but the key signing now.
-    revocable: Vec<String>,
+    /// Keys that may be revoked (kid, alg): every one but those signing now.
+    revocable: Vec<(String, String)>,
 }
 
 /// Lists keys.
@@ -54,13 +55,14 @@ pub async fn admin_keys_get(ctx: AdminCtx, state: web::Data<AppState>) -> HttpRe
             .iter()
             .rev()
             .filter(|k| k.state != keys::KeyState::Active)
-            .map(|k| k.kid.clone())
+            .map(|k| (k.kid.clone(), k.alg.clone()))
             .collect(),
         rows: rows
             .iter()
             .rev()
             .map(|k| Row {
                 state: k.state.as_str(),
+                alg: k.alg.clone(),
                 kid: k.kid.clone(),
                 created: when(now, k.created_at),
                 activates: when(now, k.activates_at),
@@ -102,48 +104,65 @@ async fn rotate(
         state.keys.timing(),
     );
     let store = state.keys.clone();
+    // Every algorithm at once: a leak or a routine rotation concerns the
+    // server's keys, not one kind of them.
     let outcome = crate::db::run(&state.pool, move |conn| {
-        let r = keys::rotate(conn, &timing, store.sealer(), now, activation)
-            .map_err(OAuthError::internal)?;
         let actor = Actor {
             name: &name,
             ip: &ip,
         };
-        let how = match activation {
-            Activation::Immediately => "immediate",
-            Activation::AfterPublishWait => "",
-        };
-        audit::record(conn, &actor, "keys.rotated", &r.key.kid, how, now)?;
-        for kid in &r.dropped {
-            audit::record(conn, &actor, "keys.dropped", kid, "", now)?;
+        let mut rotations = Vec::new();
+        for alg in SigningAlg::ALL {
+            let r = keys::rotate(conn, &timing, store.sealer(), now, activation, alg)
+                .map_err(OAuthError::internal)?;
+            let how = match activation {
+                Activation::Immediately => format!("immediate {alg}"),
+                Activation::AfterPublishWait => alg.to_string(),
+            };
+            audit::record(conn, &actor, "keys.rotated", &r.key.kid, &how, now)?;
+            for kid in &r.dropped {
+                audit::record(conn, &actor, "keys.dropped", kid, "", now)?;
+            }
+            rotations.push(r);
         }
-        // This instance signs with the new key from the next token on.
+        // This instance signs with the new keys from the next token on.
         store.refresh(conn).map_err(OAuthError::internal)?;
-        Ok::<_, OAuthError>(r)
+        Ok::<_, OAuthError>(rotations)
     })
     .await;
     match outcome {
-        Ok(r) if activation == Activation::Immediately => done(
-            "/admin/keys",
-            &format!(
-                "Key {} signs from now on.{} Revoke the old key once you no longer need its tokens to verify.",
-                r.key.kid,
-                if r.dropped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" The pending key {} was dropped.", r.dropped.join(", "))
-                }
-            ),
-        ),
-        Ok(r) => done(
-            "/admin/keys",
-            &format!(
-                "Key {} is published and starts signing {}.",
-                r.key.kid,
-                super::ago(now, r.key.activates_at)
-            ),
-        ),
+        Ok(rotations) => done("/admin/keys", &rotated(&rotations, activation, now)),
         Err(e) => internal_error_page(e),
+    }
+}
+
+/// The flash message after a rotation.
+fn rotated(rotations: &[Rotation], activation: Activation, now: i64) -> String {
+    let kids = rotations
+        .iter()
+        .map(|r| format!("{} ({})", r.key.kid, r.key.alg))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let dropped: Vec<&str> = rotations
+        .iter()
+        .flat_map(|r| r.dropped.iter().map(String::as_str))
+        .collect();
+    match activation {
+        Activation::Immediately => format!(
+            "Keys {kids} sign from now on.{} Revoke the old keys once you no longer need their tokens to verify.",
+            if dropped.is_empty() {
+                String::new()
+            } else {
+                format!(" The pending keys {} were dropped.", dropped.join(", "))
+            }
+        ),
+        Activation::AfterPublishWait => format!(
+            "Keys {kids} are published and start signing {}.",
+            rotations
+                .first()
+                .map(|r| super::ago(now, r.key.activates_at))
+                .unwrap_or_default()
+        ),
     }
 }
 

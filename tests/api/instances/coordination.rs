@@ -33,7 +33,8 @@ fn at_once<T: Send>(pool: &DbPool, n: usize, work: impl Fn(&mut Conn) -> T + Syn
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set TESSERA_TEST_POSTGRES (.ci/run starts one)"]
-async fn instances_starting_together_on_an_empty_database_create_one_admin_and_one_key() {
+async fn instances_starting_together_on_an_empty_database_create_one_admin_and_one_key_per_algorithm()
+ {
     for round in 0..2 {
         // Arrange
         let db = Arc::new(crate::postgres_or_skip!());
@@ -49,14 +50,15 @@ async fn instances_starting_together_on_an_empty_database_create_one_admin_and_o
         let mut kids = Vec::new();
         for app in &apps {
             let jwks = app.jwks().await;
-            assert_eq!(jwks.keys.len(), 1, "round {round}: {}", app.address);
-            kids.push(jwks.keys[0].common.key_id.clone());
+            assert_eq!(jwks.keys.len(), 2, "round {round}: {}", app.address);
+            let published: Vec<_> = jwks.keys.iter().map(|k| k.common.key_id.clone()).collect();
+            kids.push(published);
         }
         kids.dedup();
         assert_eq!(
             kids.len(),
             1,
-            "round {round}: every instance publishes one key"
+            "round {round}: every instance publishes the same two keys"
         );
     }
 }
@@ -76,15 +78,19 @@ fn a_rotation_due_on_several_instances_at_once_creates_one_key() {
         .map(|r| r.unwrap_or_else(|e| panic!("maintain failed: {e:?}")))
         .collect::<Vec<Maintenance>>()
     };
-    let created = |runs: &[Maintenance]| runs.iter().filter(|m| m.created.is_some()).count();
+    let created = |runs: &[Maintenance]| runs.iter().map(|m| m.created.len()).sum::<usize>();
+    let per_alg = |alg: &str| {
+        let all = db::signing_keys::list_key_schedules(&mut pool.get().unwrap()).unwrap();
+        all.iter().filter(|k| k.alg == alg).count()
+    };
     let stored = || db::signing_keys::list_key_schedules(&mut pool.get().unwrap()).unwrap();
 
     // Act: the first key, on an empty database.
     let first = maintain(unix_now());
 
-    // Assert
-    assert_eq!(created(&first), 1, "{first:?}");
-    assert_eq!(stored().len(), 1);
+    // Assert: one key of each algorithm, whichever instance made it.
+    assert_eq!(created(&first), 2, "{first:?}");
+    assert_eq!((per_alg("RS256"), per_alg("ES256")), (1, 1));
 
     for round in 0..4 {
         // Act: a rotation, at the first moment it is due.
@@ -92,11 +98,12 @@ fn a_rotation_due_on_several_instances_at_once_creates_one_key() {
         let due = newest + timing.rotation_period - timing.publish_wait;
         let rotation = maintain(due);
 
-        // Assert: one new key beside the active one (the one before is
-        // long expired and goes).
-        assert_eq!(created(&rotation), 1, "round {round}: {rotation:?}");
+        // Assert: one new key of each algorithm beside the active one (the
+        // one before is long expired and goes).
+        assert_eq!(created(&rotation), 2, "round {round}: {rotation:?}");
         let keys = stored();
-        assert_eq!(keys.len(), 2, "round {round}: {keys:?}");
+        assert_eq!(keys.len(), 4, "round {round}: {keys:?}");
+        assert_eq!((per_alg("RS256"), per_alg("ES256")), (2, 2));
     }
 }
 
@@ -236,14 +243,15 @@ fn instances_given_a_key_together_encrypt_the_secrets_once() {
     // Act: four instances start with the key at the same moment.
     let outcomes = at_once(&pool, 4, |conn| at_rest::prepare(conn, &sealer, now));
 
-    // Assert: one of them encrypted both secrets, the others found them
-    // encrypted, and each secret opens under the key exactly once (a second
-    // encryption would not open to the plain key).
+    // Assert: one of them encrypted the three secrets (an RS256 and an
+    // ES256 signing key, the MAC key), the others found them encrypted, and
+    // each secret opens under the key exactly once (a second encryption
+    // would not open to the plain key).
     let outcomes: Vec<Protection> = outcomes.into_iter().map(|o| o.unwrap()).collect();
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| **o == Protection::SealedNow(2))
+            .filter(|o| **o == Protection::SealedNow(3))
             .count(),
         1,
         "{outcomes:?}"

@@ -1,0 +1,3 @@
+DELETE FROM signing_keys WHERE alg <> 'RS256';
+ALTER TABLE clients DROP COLUMN signing_alg;
+ALTER TABLE signing_keys DROP COLUMN alg;
