@@ -60,6 +60,10 @@ pub struct ClientAdd {
     /// The algorithm of the client's ID and access tokens: RS256 or ES256.
     #[arg(long, value_name = "ALG", default_value = "RS256")]
     signing_alg: SigningAlg,
+    /// Every token request must carry a DPoP proof, so every access token
+    /// (and a public client's refresh token) is bound to the client's key.
+    #[arg(long)]
+    dpop: bool,
 }
 
 /// `token_endpoint_auth_method` values (RFC 7591 §2).
@@ -140,6 +144,7 @@ pub(super) fn client_command(
                 require_par: a.require_par,
                 backchannel_logout_uri: a.backchannel_logout_uri,
                 signing_alg: a.signing_alg,
+                dpop_bound: a.dpop,
             };
             let registered = client::register_client(&mut conn, req, Clock::system().now())?;
             let c = &registered.client;

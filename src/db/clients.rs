@@ -27,6 +27,8 @@ pub struct ClientRow {
     pub backchannel_logout_uri: Option<String>,
     /// The JWS algorithm of the client's ID and access tokens.
     pub signing_alg: String,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
+    pub dpop_bound: bool,
 }
 
 /// Stores a new client; fails with a unique violation when the id is taken.
@@ -78,6 +80,7 @@ pub struct ClientChanges {
     pub backchannel_logout_uri: Option<String>,
     /// `None` leaves the column as is.
     pub signing_alg: Option<String>,
+    pub dpop_bound: bool,
 }
 
 /// Updates a registration; returns 0 when unknown.

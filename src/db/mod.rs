@@ -14,6 +14,7 @@ pub mod client_assertions;
 pub mod clients;
 pub mod consents;
 pub mod copy;
+pub mod dpop_proofs;
 pub mod logout_deliveries;
 pub mod pool;
 pub mod pushed_requests;
@@ -119,10 +120,11 @@ pub fn count_rows(conn: &mut Conn, table: &str) -> Result<i64, QueryError> {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    const TABLES: [&str; 9] = [
+    const TABLES: [&str; 10] = [
         "auth_codes",
         "clients",
         "consents",
+        "dpop_proofs",
         "login_throttle",
         "refresh_tokens",
         "revocation_events",

@@ -25,6 +25,8 @@ pub struct RefreshTokenRow {
     pub family_id: String,
     pub spent_at: Option<i64>,
     pub idle_expires_at: i64,
+    /// The DPoP key the family is bound to (public clients, RFC 9449 §5).
+    pub dpop_jkt: Option<String>,
 }
 
 /// A refresh token about to be stored.
@@ -42,6 +44,7 @@ pub struct NewRefreshToken<'a> {
     pub expires_at: i64,
     pub family_id: &'a str,
     pub idle_expires_at: i64,
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// Stores a new refresh token.

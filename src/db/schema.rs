@@ -16,6 +16,7 @@ diesel::table! {
         jwks_uri -> Nullable<Text>,
         backchannel_logout_uri -> Nullable<Text>,
         signing_alg -> Text,
+        dpop_bound -> Bool,
     }
 }
 
@@ -45,6 +46,14 @@ diesel::table! {
 diesel::table! {
     client_assertions (client_id, jti) {
         client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dpop_proofs (jkt, jti) {
+        jkt -> Text,
         jti -> Text,
         expires_at -> BigInt,
     }
@@ -138,6 +147,7 @@ diesel::table! {
         family_id -> Text,
         spent_at -> Nullable<BigInt>,
         idle_expires_at -> BigInt,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -218,6 +228,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_assertions,
     clients,
     consents,
+    dpop_proofs,
     login_throttle,
     logout_deliveries,
     pushed_requests,

@@ -123,6 +123,7 @@ mod tests {
                 jwks_uri: None,
                 backchannel_logout_uri: None,
                 signing_alg: "RS256".into(),
+                dpop_bound: false,
             })
             .unwrap(),
         )

@@ -20,6 +20,13 @@ pub enum OAuthError {
     UnsupportedGrantType,
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// A DPoP proof is missing, invalid or replayed (RFC 9449 §5).
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(String),
+    /// The proof must carry this server nonce (RFC 9449 §8); sent back in
+    /// the `DPoP-Nonce` header.
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
     /// An authorization request refused with an error code of RFC 6749
     /// §4.1.2.1 or RFC 9126 (pushed requests are answered as JSON).
     #[error("{error}: {description}")]
@@ -56,6 +63,8 @@ impl OAuthError {
             OAuthError::UnauthorizedClient(_) => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            OAuthError::UseDpopNonce(_) => "use_dpop_nonce",
             OAuthError::AuthorizationRejected { error, .. } => error,
             OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::Internal(_) => "server_error",
@@ -69,8 +78,12 @@ impl OAuthError {
             | OAuthError::InvalidGrant(d)
             | OAuthError::UnauthorizedClient(d)
             | OAuthError::InvalidScope(d)
+            | OAuthError::InvalidDpopProof(d)
             | OAuthError::AuthorizationRejected { description: d, .. } => d.clone(),
             OAuthError::InvalidClient => "client authentication failed".into(),
+            OAuthError::UseDpopNonce(_) => {
+                "the DPoP proof must carry the nonce in the DPoP-Nonce header".into()
+            }
             OAuthError::UnsupportedGrantType => "the grant type is not supported".into(),
             OAuthError::PayloadTooLarge => "request body too large".into(),
             OAuthError::NotFound => "no such endpoint".into(),

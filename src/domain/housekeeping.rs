@@ -2,8 +2,8 @@
 //! holds SQLite's write lock for long.
 
 use crate::db::{
-    Conn, QueryError, auth_codes, client_assertions, logout_deliveries, pushed_requests,
-    refresh_tokens, revocation_events, revocations, sessions, throttle,
+    Conn, QueryError, auth_codes, client_assertions, dpop_proofs, logout_deliveries,
+    pushed_requests, refresh_tokens, revocation_events, revocations, sessions, throttle,
 };
 
 /// Rows deleted per statement.
@@ -20,6 +20,7 @@ pub struct Purged {
     pub codes: usize,
     pub pushed_requests: usize,
     pub client_assertions: usize,
+    pub dpop_proofs: usize,
     pub logout_deliveries: usize,
     pub refresh_tokens: usize,
     pub sessions: usize,
@@ -51,6 +52,7 @@ pub fn purge(conn: &mut Conn, now: i64) -> Result<Purged, QueryError> {
         client_assertions: drain(|| {
             client_assertions::delete_expired_client_assertions(conn, now, BATCH)
         })?,
+        dpop_proofs: drain(|| dpop_proofs::delete_expired_dpop_proofs(conn, now, BATCH))?,
         logout_deliveries: drain(|| {
             logout_deliveries::delete_finished_deliveries(conn, now - KEEP_ENDED, BATCH)
         })?,

@@ -117,7 +117,12 @@ fn access_token_info(
     }
     let mut m = Map::new();
     m.insert("active".into(), json!(true));
-    m.insert("token_type".into(), json!("Bearer"));
+    // RFC 9449 §6.2: a bound token says so, with its key's thumbprint.
+    let token_type = if c.cnf.is_some() { "DPoP" } else { "Bearer" };
+    m.insert("token_type".into(), json!(token_type));
+    if let Some(cnf) = &c.cnf {
+        m.insert("cnf".into(), json!({ "jkt": cnf.jkt }));
+    }
     m.insert("sub".into(), json!(c.sub));
     m.insert("client_id".into(), json!(c.client_id));
     if let Some(scope) = &c.scope {

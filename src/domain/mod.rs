@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod client;
 pub mod client_cache;
 pub mod clock;
+pub mod dpop;
 pub mod error;
 pub mod flows;
 pub mod housekeeping;

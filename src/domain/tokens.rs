@@ -37,6 +37,15 @@ pub struct AccessTokenClaims {
     /// The user's roles (tokens issued for a user only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` (RFC 7800): the thumbprint of the key the token is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// A user's sign-in, for tokens issued on their behalf.
@@ -57,6 +66,8 @@ pub struct AccessTokenGrant<'a> {
     pub roles: Option<&'a [String]>,
     /// The client's signing algorithm.
     pub alg: SigningAlg,
+    /// The DPoP key to bind the token to, when the request proved one.
+    pub jkt: Option<&'a str>,
 }
 
 /// The issuer-wide parts of every token.
@@ -93,6 +104,9 @@ pub fn issue_access_token(
         sid: grant.user.as_ref().map(|u| u.sid.to_owned()),
         auth_time: grant.user.as_ref().map(|u| u.auth_time),
         roles: grant.roles.map(<[String]>::to_vec),
+        cnf: grant.jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let (token, _kid) = keys
         .sign(&claims, ACCESS_TOKEN_TYP, grant.alg, now)
@@ -158,13 +172,18 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    /// A bearer response for an access token alone.
-    pub fn bearer(issued: IssuedAccessToken, now: i64) -> Self {
+    /// The response for an access token alone: `DPoP` when it is bound to
+    /// a key (RFC 9449 §5), else `Bearer`.
+    pub fn of(issued: IssuedAccessToken, now: i64) -> Self {
         TokenResponse {
             expires_in: issued.claims.exp - now,
             scope: issued.claims.scope,
+            token_type: if issued.claims.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
             access_token: issued.token,
-            token_type: "Bearer",
             refresh_token: None,
             id_token: None,
         }

@@ -49,7 +49,7 @@ pub async fn cors(
                 .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
                 .insert_header((
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    "Authorization, Content-Type",
+                    "Authorization, Content-Type, DPoP",
                 ))
                 .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
         }
@@ -63,6 +63,11 @@ pub async fn cors(
         .flatten()
     {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        // A browser client must read these to use DPoP (RFC 9449 §8, §7.1).
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::HeaderValue::from_static("DPoP-Nonce, WWW-Authenticate"),
+        );
     }
     Ok(res.map_into_boxed_body())
 }

@@ -50,6 +50,8 @@ pub struct Metadata {
     /// Back-Channel Logout 1.0 §2.1; logout tokens always carry `sid`.
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
+    /// RFC 9449 §5.1: what DPoP proofs may be signed with.
+    pub dpop_signing_alg_values_supported: Vec<String>,
 }
 
 /// Builds the metadata for an issuer.
@@ -115,6 +117,10 @@ pub fn metadata(issuer: &str) -> Metadata {
         require_pushed_authorization_requests: false,
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
+        dpop_signing_alg_values_supported: crate::domain::dpop::ALGORITHMS
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod consent;
 pub mod cors;
 pub mod discovery;
+pub mod dpop;
 pub mod form;
 pub mod health;
 pub mod introspect;

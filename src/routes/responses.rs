@@ -46,6 +46,9 @@ impl ResponseError for OAuthError {
             OAuthError::MethodNotAllowed(allowed) => {
                 res.insert_header((header::ALLOW, *allowed));
             }
+            OAuthError::UseDpopNonce(nonce) => {
+                res.insert_header((super::dpop::NONCE_HEADER, nonce.as_str()));
+            }
             OAuthError::TemporarilyUnavailable => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::client::{self, Client};
+use crate::domain::dpop::Proof;
 use crate::domain::error::OAuthError;
 use crate::domain::flows::authorization_code::{self, CodeRedemption};
 use crate::domain::flows::{client_credentials, refresh};
 use crate::state::AppState;
 
-use super::client_auth;
 use super::form::{client_credentials as read_client, read_form};
 use super::responses::no_store_json;
+use super::{client_auth, dpop};
 
 /// Handles a token request.
 pub async fn token_post(
@@ -24,13 +25,22 @@ pub async fn token_post(
     let params = read_form(&req, payload).await?;
     let grant_type = params.require("grant_type")?.to_owned();
     let creds = read_client(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let now = state.clock.now();
+    let client = registered_client(&state, creds.client_id(), now).await?;
+    let dpop_bound = client.as_ref().is_some_and(|c| c.dpop_bound);
+    // Checked before an assertion is spent (a client asked for a nonce
+    // retries with the same one), recorded only once the client is known.
+    let proof = token_proof(&state, &req, dpop_bound)?;
     let creds = client_auth::prove(&state, creds, "/token").await?;
+    if let Some(p) = &proof {
+        client::check_credentials(client.as_deref(), &creds)?;
+        dpop::record(&state, p).await?;
+    }
+    let dpop_jkt = proof.map(|p| p.jkt);
     let keys = state.keys.clone();
     let policy = state.settings.token_policy();
-    let now = state.clock.now();
     let response = match grant_type.as_str() {
         "client_credentials" => {
-            let client = registered_client(&state, creds.client_id(), now).await?;
             // The signature (about 1 ms of CPU) is made on this worker thread:
             // actix runs one per core, so signers never outnumber cores and
             // no request pays for hand-offs to the blocking pool and back.
@@ -40,6 +50,7 @@ pub async fn token_post(
                 client.as_deref(),
                 &creds,
                 params.get("scope"),
+                dpop_jkt.as_deref(),
                 now,
             )?
         }
@@ -48,6 +59,7 @@ pub async fn token_post(
                 code: params.require("code")?.to_owned(),
                 redirect_uri: params.get("redirect_uri").map(str::to_owned),
                 code_verifier: params.get("code_verifier").map(str::to_owned),
+                dpop_jkt,
             };
             let refresh = state.settings.refresh_policy();
             crate::db::run(&state.pool, move |conn| {
@@ -78,6 +90,7 @@ pub async fn token_post(
                     &creds,
                     &presented,
                     scope.as_deref(),
+                    dpop_jkt.as_deref(),
                     now,
                 )
             })
@@ -86,7 +99,41 @@ pub async fn token_post(
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
     crate::metrics::token_issued(&grant_type);
-    Ok(no_store_json(&response))
+    let mut res = no_store_json(&response);
+    if dpop_bound {
+        // The nonce for the client's next proof (RFC 9449 §8.2).
+        let nonce = dpop::current_nonce(&state);
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&nonce) {
+            res.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static(dpop::NONCE_HEADER_LOWER),
+                v,
+            );
+        }
+    }
+    Ok(res)
+}
+
+/// The proof of a token request, if any, checked but not yet recorded. A
+/// proof binds the tokens to its key whatever the grant (RFC 9449 §5); a
+/// DPoP-bound client must send one, carrying a server nonce (§8).
+fn token_proof(
+    state: &AppState,
+    req: &HttpRequest,
+    dpop_bound: bool,
+) -> Result<Option<Proof>, OAuthError> {
+    match dpop::proof_header(req)? {
+        Some(proof) => {
+            let expect = dpop::Expect {
+                access_token: None,
+                nonce: dpop_bound,
+            };
+            Ok(Some(dpop::check(state, req, &proof, "/token", expect)?))
+        }
+        None if dpop_bound => Err(OAuthError::InvalidDpopProof(
+            "this client's tokens must be DPoP-bound: send a DPoP proof".into(),
+        )),
+        None => Ok(None),
+    }
 }
 
 /// The registration of `client_id`, from the cache or else the database.

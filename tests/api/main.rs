@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod discovery;
+mod dpop;
 mod es256;
 mod helpers;
 mod instances;

@@ -6,9 +6,9 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    audit_log, auth_codes, client_assertions, clients, consents, feed_counters, login_throttle,
-    logout_deliveries, pushed_requests, refresh_tokens, revocation_events, revoked_access_tokens,
-    server_secrets, session_clients, sessions, signing_keys, users,
+    audit_log, auth_codes, client_assertions, clients, consents, dpop_proofs, feed_counters,
+    login_throttle, logout_deliveries, pushed_requests, refresh_tokens, revocation_events,
+    revoked_access_tokens, server_secrets, session_clients, sessions, signing_keys, users,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -43,6 +43,7 @@ pub(super) struct ClientCopy {
     pub(super) jwks_uri: Option<String>,
     pub(super) backchannel_logout_uri: Option<String>,
     pub(super) signing_alg: String,
+    pub(super) dpop_bound: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -142,6 +143,14 @@ pub(super) struct ClientAssertionCopy {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = dpop_proofs)]
+pub(super) struct DpopProofCopy {
+    pub(super) jkt: String,
+    pub(super) jti: String,
+    pub(super) expires_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_tokens)]
 pub(super) struct RefreshTokenCopy {
     pub(super) id: i32,
@@ -158,6 +167,7 @@ pub(super) struct RefreshTokenCopy {
     pub(super) family_id: String,
     pub(super) spent_at: Option<i64>,
     pub(super) idle_expires_at: i64,
+    pub(super) dpop_jkt: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -40,6 +40,7 @@ pub struct ClientEdit {
     pub backchannel_logout_uri: Option<String>,
     /// `None` keeps the client's algorithm.
     pub signing_alg: Option<SigningAlg>,
+    pub dpop_bound: bool,
 }
 
 /// Edits a registration after validating it like a new one.
@@ -61,6 +62,7 @@ pub fn update_client(
         keys,
         backchannel_logout_uri,
         signing_alg,
+        dpop_bound,
     } = edit;
     let parse_uris = |list: &[String]| -> Result<Vec<String>, ClientError> {
         list.iter()
@@ -106,6 +108,7 @@ pub fn update_client(
         jwks_uri,
         backchannel_logout_uri,
         signing_alg: signing_alg.map(|a| a.as_str().to_owned()),
+        dpop_bound,
     };
     clients::update_client(conn, &existing.client_id, &changes)?;
     audit::record(conn, actor, "client.updated", &existing.client_id, "", now)?;

@@ -87,6 +87,9 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// How the client's ID, access and logout tokens are signed.
     pub signing_alg: SigningAlg,
+    /// Its access tokens must be DPoP-bound (`dpop_bound_access_tokens`,
+    /// RFC 9449 §5.2): a token request without a proof is refused.
+    pub dpop_bound: bool,
 }
 
 /// Where a `private_key_jwt` client's public keys are.
@@ -162,6 +165,7 @@ impl Client {
             created_at: row.created_at,
             consent_required: row.consent_required,
             require_par: row.require_par,
+            dpop_bound: row.dpop_bound,
         })
     }
 }

@@ -81,6 +81,8 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// How the client's ID and access tokens are signed.
     pub signing_alg: SigningAlg,
+    /// Every token request must prove a DPoP key.
+    pub dpop_bound: bool,
 }
 
 /// Why a registration was refused.
@@ -248,6 +250,7 @@ pub fn register_client(
             .map(web_url)
             .transpose()?,
         signing_alg: req.signing_alg.as_str().to_owned(),
+        dpop_bound: req.dpop_bound,
     };
     crate::db::immediate(conn, |conn| {
         if clients::find_client(conn, &row.client_id)?.is_some() {

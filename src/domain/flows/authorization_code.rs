@@ -29,6 +29,8 @@ pub struct CodeRedemption {
     pub code: String,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// The thumbprint of the DPoP key the request proved, if any.
+    pub dpop_jkt: Option<String>,
 }
 
 enum Checked {
@@ -77,6 +79,7 @@ pub fn exchange(
             }),
             roles: Some(&roles),
             alg: client.signing_alg,
+            jkt: req.dpop_jkt.as_deref(),
         },
         now,
     )?;
@@ -114,6 +117,9 @@ pub fn exchange(
             session_expires_at: session.absolute_expires_at,
             code_hash: &code_hash,
             scope: &code.scope,
+            // A confidential client's refresh tokens are bound to its
+            // credentials instead (RFC 9449 §5).
+            dpop_jkt: req.dpop_jkt.as_deref().filter(|_| client.is_public()),
         };
         Some(start_family(conn, refresh, &family, now)?)
     } else {
@@ -125,7 +131,7 @@ pub fn exchange(
         client.client_id,
         session.sid
     );
-    let mut response = TokenResponse::bearer(access, now);
+    let mut response = TokenResponse::of(access, now);
     response.id_token = id_token;
     response.refresh_token = refresh_token;
     Ok(response)

@@ -34,6 +34,7 @@ pub fn exchange(
     registered: Option<&Client>,
     creds: &ClientCredentials,
     requested_scope: Option<&str>,
+    dpop_jkt: Option<&str>,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let client = check_credentials(registered, creds)?;
@@ -53,6 +54,7 @@ pub fn exchange(
             user: None,
             roles: None,
             alg: client.signing_alg,
+            jkt: dpop_jkt,
         },
         now,
     )?;
@@ -60,7 +62,7 @@ pub fn exchange(
         "client_credentials token issued to client {:?}",
         client.client_id
     );
-    Ok(TokenResponse::bearer(issued, now))
+    Ok(TokenResponse::of(issued, now))
 }
 
 #[cfg(test)]

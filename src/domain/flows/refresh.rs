@@ -51,6 +51,12 @@ impl RotationKey {
         Ok(RotationKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
     }
 
+    /// A key from raw bytes, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Self {
+        RotationKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
+    }
+
     /// A keyed MAC of `data`, base64url (also binds admin CSRF tokens to a session).
     pub fn mac(&self, data: &str) -> String {
         URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, data.as_bytes()).as_ref())
@@ -84,6 +90,8 @@ pub struct NewFamily<'a> {
     pub session_expires_at: i64,
     pub code_hash: &'a [u8],
     pub scope: &'a str,
+    /// The DPoP key the family is bound to.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// Starts a family for a fresh grant and returns its first token.
@@ -114,6 +122,7 @@ pub fn start_family(
             expires_at,
             family_id: &secret::random_id(),
             idle_expires_at: (now + policy.idle_ttl).min(expires_at),
+            dpop_jkt: f.dpop_jkt,
         },
     )?;
     Ok(token)
@@ -145,6 +154,7 @@ pub fn exchange(
     creds: &ClientCredentials,
     presented: &str,
     requested_scope: Option<&str>,
+    dpop_jkt: Option<&str>,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let client = authenticate_client(conn, creds)?;
@@ -154,6 +164,12 @@ pub fn exchange(
         ));
     }
     let successor = rotation.successor(presented);
+    // A public client's family is bound to the first key it proves, even if
+    // it started without one (RFC 9449 §5).
+    let dpop = Dpop {
+        proved: dpop_jkt,
+        bind: dpop_jkt.filter(|_| client.is_public()),
+    };
     let requested = requested_scope
         .map(Scope::parse)
         .transpose()
@@ -168,6 +184,7 @@ pub fn exchange(
                 presented,
                 &successor,
                 requested.as_ref(),
+                dpop,
                 now,
             )
         })
@@ -198,10 +215,11 @@ pub fn exchange(
             }),
             roles: Some(&split_roles(&roles)),
             alg: client.signing_alg,
+            jkt: dpop_jkt,
         },
         now,
     )?;
-    let mut response = TokenResponse::bearer(access, now);
+    let mut response = TokenResponse::of(access, now);
     response.refresh_token = Some(successor);
     Ok(response)
 }
@@ -221,6 +239,14 @@ fn with_busy_retry<T>(mut f: impl FnMut() -> Result<T, OAuthError>) -> Result<T,
     }
 }
 
+/// The DPoP key a refresh request proved, and the one to bind the
+/// successor to if the family is not bound yet.
+#[derive(Debug, Clone, Copy)]
+struct Dpop<'a> {
+    proved: Option<&'a str>,
+    bind: Option<&'a str>,
+}
+
 /// The compare-and-set at the heart of rotation, inside one transaction.
 #[allow(clippy::too_many_arguments)]
 fn rotate(
@@ -230,6 +256,7 @@ fn rotate(
     presented: &str,
     successor: &str,
     requested: Option<&Scope>,
+    dpop: Dpop,
     now: i64,
 ) -> Result<Outcome, OAuthError> {
     let row = refresh_tokens::find_refresh_token(conn, &secret::hash_secret(presented))?
@@ -240,6 +267,13 @@ fn rotate(
     }
     if row.revoked_at.is_some() {
         return Err(invalid("the refresh token was revoked"));
+    }
+    // A bound token is refused without its key, before anything is spent:
+    // a stolen refresh token is no use to whoever lacks the key.
+    if row.dpop_jkt.is_some() && row.dpop_jkt.as_deref() != dpop.proved {
+        return Err(OAuthError::InvalidDpopProof(
+            "the refresh token is bound to another DPoP key".into(),
+        ));
     }
     // Checked before anything is spent, so a bad request costs nothing.
     let granted = Scope::parse(&row.scope).map_err(|_| invalid("stored scope is invalid"))?;
@@ -308,7 +342,7 @@ fn rotate(
         // waited for it): this is a second use of a spent token. The row is
         // spent now, so the second look cannot come back here.
         return rotate(
-            conn, policy, client_id, presented, successor, requested, now,
+            conn, policy, client_id, presented, successor, requested, dpop, now,
         );
     }
     refresh_tokens::insert_refresh_token(
@@ -325,6 +359,7 @@ fn rotate(
             expires_at: row.expires_at,
             family_id: &row.family_id,
             idle_expires_at: (now + policy.idle_ttl).min(row.expires_at),
+            dpop_jkt: row.dpop_jkt.as_deref().or(dpop.bind),
         },
     )?;
     Ok(Outcome::Rotated {

@@ -31,6 +31,7 @@ struct ClientForm {
     scopes: String,
     consent: bool,
     require_par: bool,
+    dpop: bool,
     backchannel_logout_uri: String,
     es256: bool,
     private_key_jwt: bool,
@@ -53,6 +54,7 @@ impl ClientForm {
             scopes: c.scopes.to_string(),
             consent: c.consent_required,
             require_par: c.require_par,
+            dpop: c.dpop_bound,
             backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
             es256: c.signing_alg == SigningAlg::ES256,
             private_key_jwt: c.keys.is_some(),
@@ -224,6 +226,7 @@ pub async fn admin_clients_post(
         require_par: form.get("require_par") == Some("yes"),
         backchannel_logout_uri: backchannel_uri(&form),
         signing_alg,
+        dpop_bound: form.get("dpop") == Some("yes"),
     };
     let (name, ip, now) = (ctx.session.user.username.clone(), ctx.ip.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
@@ -317,6 +320,7 @@ pub async fn admin_client_post(
             scopes: form.get("scopes").unwrap_or("").to_owned(),
             consent_required: form.get("consent") == Some("yes"),
             require_par: form.get("require_par") == Some("yes"),
+            dpop_bound: form.get("dpop") == Some("yes"),
             keys: existing.keys.is_some().then(|| key_source(&form)),
             backchannel_logout_uri: backchannel_uri(&form),
             signing_alg,
