@@ -1,5 +1,11 @@
-//! An actix-web extractor for bearer tokens: the `Authorization: Bearer`
-//! header (RFC 6750 §2.1) and the 401 challenges (RFC 6750 §3).
+//! An actix-web extractor for access tokens: `Authorization: Bearer`
+//! (RFC 6750 §2.1) and, for DPoP-bound tokens, `Authorization: DPoP` with a
+//! `DPoP` proof header (RFC 9449 §7), and the 401 challenges of both.
+//!
+//! A DPoP proof names the URL the client called. Behind a proxy, configure
+//! it with [`VerifierConfig::with_external_base_url`](crate::VerifierConfig::with_external_base_url);
+//! otherwise the request's `Host` header and the server's own scheme are
+//! used.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, HttpServer, web};
@@ -37,14 +43,16 @@ use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 
-use crate::{Claims, Verifier, VerifyError};
+use crate::{Claims, DpopRequest, Verifier, VerifyError};
 
 /// The challenge when no bearer token was sent (RFC 6750 §3.1: no error
 /// code then).
 const MISSING_TOKEN_CHALLENGE: &str = r#"Bearer realm="api""#;
 
-/// The claims of a verified bearer token, as a handler argument:
-/// `async fn handler(user: Authenticated) -> ...`.
+/// The claims of a verified access token, as a handler argument:
+/// `async fn handler(user: Authenticated) -> ...`. A DPoP-bound token is
+/// accepted only with the DPoP scheme and a valid proof; as a bearer token
+/// it is refused with a DPoP challenge.
 ///
 /// Needs a `web::Data<Verifier>` in the app data. Without a valid token the
 /// handler is not called: the response is a 401 with `WWW-Authenticate` and
@@ -69,40 +77,98 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let verifier = req.app_data::<web::Data<Verifier>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
+        let presented = presented_token(req);
+        let method = req.method().as_str().to_owned();
+        let proofs: Vec<String> = req
+            .headers()
+            .get_all("DPoP")
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let url = verifier
+            .as_ref()
+            .map(|v| public_url(req, v.external_base_url()));
         Box::pin(async move {
             let Some(verifier) = verifier else {
                 log::error!("Authenticated needs web::Data<Verifier> in the app data");
                 return Err(Rejection::NotConfigured.into());
             };
-            let token = token.ok_or(Rejection::NoToken)?;
-            match verifier.verify(&token).await {
+            let (scheme, token) = presented.ok_or(Rejection::NoToken)?;
+            let verified = match scheme {
+                Scheme::Bearer => verifier.verify(&token).await,
+                Scheme::Dpop => match (proofs.as_slice(), url) {
+                    ([proof], Some(url)) => {
+                        let request = DpopRequest {
+                            method: &method,
+                            url: &url,
+                        };
+                        verifier.verify_dpop(&token, proof, &request).await
+                    }
+                    _ => Err(VerifyError::InvalidProof),
+                },
+            };
+            match verified {
                 Ok(claims) => Ok(Authenticated(claims)),
                 Err(err) => {
-                    log::debug!("bearer token refused: {err}");
-                    Err(Rejection::Invalid(err).into())
+                    log::debug!("access token refused: {err}");
+                    Err(Rejection::Invalid(scheme, err).into())
                 }
             }
         })
     }
 }
 
-/// The token from `Authorization: Bearer <token>`; the scheme is
-/// case-insensitive (RFC 7235 §2.1).
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
+/// How the token was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The scheme and token of `Authorization: Bearer|DPoP <token>`; the scheme
+/// is case-insensitive (RFC 7235 §2.1).
+fn presented_token(req: &HttpRequest) -> Option<(Scheme, String)> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then_some(token)
+    let scheme = if scheme.eq_ignore_ascii_case("Bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("DPoP") {
+        Scheme::Dpop
+    } else {
+        return None;
+    };
+    (!token.is_empty()).then(|| (scheme, token.to_owned()))
+}
+
+/// The URL the client called: the configured public base URL, or the
+/// `Host` header with this server's scheme, plus the path.
+fn public_url(req: &HttpRequest, external_base: Option<&str>) -> String {
+    let path = req.uri().path();
+    match external_base {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => {
+            let scheme = if req.app_config().secure() {
+                "https"
+            } else {
+                "http"
+            };
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_else(|| req.app_config().host());
+            format!("{scheme}://{host}{path}")
+        }
+    }
 }
 
 /// Why the extractor refused a request.
 #[derive(Debug, thiserror::Error)]
 enum Rejection {
-    #[error("no bearer token")]
+    #[error("no access token")]
     NoToken,
-    #[error(transparent)]
-    Invalid(VerifyError),
+    #[error("{1}")]
+    Invalid(Scheme, VerifyError),
     #[error("the verifier is not configured")]
     NotConfigured,
 }
@@ -111,8 +177,8 @@ impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
         match self {
             Rejection::NoToken => StatusCode::UNAUTHORIZED,
-            Rejection::Invalid(err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
-            Rejection::Invalid(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Invalid(_, err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::Invalid(..) => StatusCode::UNAUTHORIZED,
             Rejection::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,16 +190,23 @@ impl ResponseError for Rejection {
             Rejection::NoToken => response
                 .insert_header((header::WWW_AUTHENTICATE, MISSING_TOKEN_CHALLENGE))
                 .finish(),
-            Rejection::Invalid(err) if err.is_transient() => response.json(serde_json::json!({
+            Rejection::Invalid(_, err) if err.is_transient() => response.json(serde_json::json!({
                 "error": "temporarily_unavailable",
                 "error_description": err.to_string(),
             })),
-            Rejection::Invalid(err) => response
-                .insert_header((header::WWW_AUTHENTICATE, err.www_authenticate()))
-                .json(serde_json::json!({
-                    "error": "invalid_token",
-                    "error_description": err.to_string(),
-                })),
+            Rejection::Invalid(scheme, err) => {
+                // A request made with DPoP is answered in its terms.
+                let challenge = match scheme {
+                    Scheme::Dpop => err.dpop_challenge(),
+                    Scheme::Bearer => err.www_authenticate(),
+                };
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, challenge))
+                    .json(serde_json::json!({
+                        "error": err.error_code(),
+                        "error_description": err.to_string(),
+                    }))
+            }
             Rejection::NotConfigured => response.finish(),
         }
     }

@@ -34,6 +34,16 @@ pub struct Claims {
     /// When the user signed in, seconds since the Unix epoch.
     #[serde(default)]
     pub auth_time: Option<i64>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.1).
+    #[serde(default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` (RFC 7800 §3.1) of a DPoP-bound token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the client's DPoP key.
+    pub jkt: String,
 }
 
 impl Claims {

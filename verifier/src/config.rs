@@ -11,6 +11,10 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 pub const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// Default time between two polls of the revocation feed.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Default age up to which a DPoP proof is accepted.
+pub const DEFAULT_DPOP_MAX_AGE: Duration = Duration::from_secs(60);
+/// Default number of DPoP proofs the replay cache holds.
+pub const DEFAULT_DPOP_REPLAY_CAPACITY: usize = 100_000;
 
 /// Settings for [`Verifier::discover`](crate::Verifier::discover).
 #[derive(Debug, Clone)]
@@ -32,6 +36,16 @@ pub struct VerifierConfig {
     /// RS256 only). A token is checked with the algorithm configured here,
     /// never with whatever its header claims.
     pub algorithms: Vec<SigningAlgorithm>,
+    /// This API's public base URL (`https://api.example.com`, or with a
+    /// path prefix), for DPoP proofs' `htu` behind a proxy. Without it the
+    /// actix extractor uses the request's `Host` header.
+    pub external_base_url: Option<String>,
+    /// How old a DPoP proof may be (default 60 s), and so how long each is
+    /// remembered to refuse replays.
+    pub dpop_max_age: Duration,
+    /// Most DPoP proofs remembered at once (default 100,000); past that,
+    /// new proofs are refused as a transient failure until old ones expire.
+    pub dpop_replay_capacity: usize,
 }
 
 /// A signature algorithm the verifier can check.
@@ -71,7 +85,16 @@ impl VerifierConfig {
             min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
             revocation_feed: None,
             algorithms: vec![SigningAlgorithm::RS256],
+            external_base_url: None,
+            dpop_max_age: DEFAULT_DPOP_MAX_AGE,
+            dpop_replay_capacity: DEFAULT_DPOP_REPLAY_CAPACITY,
         }
+    }
+
+    /// The public base URL of this API, for DPoP proofs behind a proxy.
+    pub fn with_external_base_url(mut self, url: impl Into<String>) -> Self {
+        self.external_base_url = Some(url.into());
+        self
     }
 
     /// Accepts tokens signed with these algorithms (replacing the default,

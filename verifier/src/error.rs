@@ -41,6 +41,23 @@ pub enum VerifyError {
     /// The issuer's keys could not be fetched to check this token.
     #[error("the issuer's signing keys are unavailable")]
     KeysUnavailable,
+    /// A DPoP-bound token (one with `cnf.jkt`) sent as a bearer token: it
+    /// is usable only with the DPoP scheme and a proof (RFC 9449 §7.1).
+    #[error("the token is DPoP-bound: send it with the DPoP scheme and a proof")]
+    DpopBound,
+    /// A token without `cnf.jkt` sent with the DPoP scheme.
+    #[error("the token is not DPoP-bound")]
+    NotDpopBound,
+    /// The DPoP proof is missing, malformed, signed by another key than the
+    /// token's, or not for this request, this token or this time.
+    #[error("the DPoP proof is invalid")]
+    InvalidProof,
+    /// The DPoP proof was used before.
+    #[error("the DPoP proof was already used")]
+    ProofReplayed,
+    /// The replay cache is full of live proofs; try again shortly.
+    #[error("too many DPoP proofs in flight")]
+    ReplayCacheFull,
 }
 
 impl VerifyError {
@@ -58,14 +75,51 @@ impl VerifyError {
     pub fn www_authenticate(&self) -> String {
         // The descriptions are fixed ASCII without `"` or `\`, as RFC 6750
         // §3 requires of `error_description`, so no escaping is needed.
+        if self.is_dpop() {
+            return self.dpop_challenge();
+        }
         format!(r#"Bearer error="invalid_token", error_description="{self}""#)
     }
 
+    /// The RFC 9449 §7.1 challenge, for a request that used (or should have
+    /// used) the DPoP scheme: `DPoP algs="...", error="...", ...`.
+    pub fn dpop_challenge(&self) -> String {
+        format!(
+            r#"DPoP algs="{}", error="{}", error_description="{self}""#,
+            crate::dpop::algorithm_names(),
+            self.error_code()
+        )
+    }
+
+    /// The error code: `invalid_dpop_proof` for a bad proof, else
+    /// `invalid_token`.
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            VerifyError::InvalidProof | VerifyError::ProofReplayed => "invalid_dpop_proof",
+            _ => "invalid_token",
+        }
+    }
+
+    /// True for refusals about DPoP, whose challenge names the DPoP scheme.
+    pub fn is_dpop(&self) -> bool {
+        matches!(
+            self,
+            VerifyError::DpopBound
+                | VerifyError::NotDpopBound
+                | VerifyError::InvalidProof
+                | VerifyError::ProofReplayed
+        )
+    }
+
     /// True when the token may well be valid and the failure is on the
-    /// verifier's side (the issuer's keys could not be fetched). Answer 503
-    /// rather than 401 then, so clients do not throw away good tokens.
+    /// verifier's side (the issuer's keys could not be fetched, the replay
+    /// cache is full). Answer 503 rather than 401 then, so clients do not
+    /// throw away good tokens.
     pub fn is_transient(&self) -> bool {
-        matches!(self, VerifyError::KeysUnavailable)
+        matches!(
+            self,
+            VerifyError::KeysUnavailable | VerifyError::ReplayCacheFull
+        )
     }
 }
 

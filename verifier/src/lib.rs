@@ -26,6 +26,19 @@
 //! refusal; [`VerifyError::www_authenticate`] gives the RFC 6750 challenge
 //! to send with the 401.
 //!
+//! # DPoP
+//!
+//! A token bound to a client's key (RFC 9449: it carries `cnf.jkt`) is
+//! refused by [`Verifier::verify`]: it is only good as `Authorization: DPoP
+//! <token>` with a proof signed by that key for this very request.
+//! [`Verifier::verify_dpop`] checks the proof against a [`DpopRequest`]
+//! (the method and the URL the client called; behind a proxy set
+//! [`VerifierConfig::with_external_base_url`]) and remembers each proof for
+//! its lifetime in a bounded in-memory cache, so a replay to this process
+//! fails. Several processes behind one load balancer each keep their own
+//! cache: a proof replayed to another process within its minute passes
+//! there, which is why proofs are short-lived and bound to one URL.
+//!
 //! # actix-web
 //!
 //! With the `actix` feature, `actix::Authenticated` is an extractor: put a
@@ -69,6 +82,7 @@
 mod claims;
 mod config;
 mod discovery;
+mod dpop;
 mod error;
 mod feed;
 mod http;
@@ -84,10 +98,12 @@ pub mod actix;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 
-pub use claims::Claims;
+pub use claims::{Claims, Confirmation};
 pub use config::{
-    DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, DEFAULT_POLL_INTERVAL, FeedConfig,
-    SigningAlgorithm, VerifierConfig,
+    DEFAULT_DPOP_MAX_AGE, DEFAULT_DPOP_REPLAY_CAPACITY, DEFAULT_LEEWAY,
+    DEFAULT_MIN_REFETCH_INTERVAL, DEFAULT_POLL_INTERVAL, FeedConfig, SigningAlgorithm,
+    VerifierConfig,
 };
+pub use dpop::{DpopRequest, PROOF_ALGORITHMS};
 pub use error::{SetupError, VerifyError};
 pub use verifier::Verifier;

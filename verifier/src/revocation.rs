@@ -92,6 +92,7 @@ mod tests {
             roles: vec![],
             sid: sid.map(Into::into),
             auth_time: None,
+            cnf: None,
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::claims::Claims;
 use crate::config::VerifierConfig;
 use crate::discovery;
+use crate::dpop::{self, DpopRequest, ReplayCache};
 use crate::error::{SetupError, VerifyError};
 use crate::feed::Feed;
 use crate::http;
@@ -45,6 +46,9 @@ struct Inner {
     keys: KeyCache,
     feed: Option<Feed>,
     revoked: RwLock<RevocationList>,
+    external_base_url: Option<String>,
+    dpop_max_age: i64,
+    proofs: ReplayCache,
 }
 
 impl Verifier {
@@ -74,6 +78,7 @@ impl Verifier {
         };
         let keys = KeyCache::load(client, metadata.jwks_uri, config.min_refetch_interval).await?;
         let leeway_secs = config.leeway.as_secs();
+        let dpop_max_age = i64::try_from(config.dpop_max_age.as_secs()).unwrap_or(i64::MAX);
         let verifier = Verifier {
             inner: Arc::new(Inner {
                 expected: Expectations {
@@ -87,6 +92,9 @@ impl Verifier {
                 revoked: RwLock::new(RevocationList::new(
                     i64::try_from(leeway_secs).unwrap_or(i64::MAX),
                 )),
+                external_base_url: config.external_base_url,
+                dpop_max_age,
+                proofs: ReplayCache::new(config.dpop_replay_capacity),
             }),
         };
         if let Some(feed) = &verifier.inner.feed {
@@ -99,8 +107,61 @@ impl Verifier {
     /// Verifies a bearer access token: a configured algorithm (RS256 by
     /// default) with a key of that type from the issuer's JWKS, `typ:
     /// at+jwt`, `iss`, `aud`, `exp`, `nbf` and `iat` (with the leeway), and
-    /// not revoked on the feed.
+    /// not revoked on the feed. A DPoP-bound token is refused
+    /// ([`VerifyError::DpopBound`]): use [`Verifier::verify_dpop`].
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let claims = self.verify_token(token).await?;
+        if claims.cnf.is_some() {
+            return Err(VerifyError::DpopBound);
+        }
+        Ok(claims)
+    }
+
+    /// Verifies a DPoP-bound access token sent as `Authorization: DPoP
+    /// <token>` with the `DPoP` proof header (RFC 9449 §7): the token as
+    /// [`Verifier::verify`] does, then the proof: `typ: dpop+jwt`, an
+    /// asymmetric algorithm, signed by the public key in its header, that
+    /// key's thumbprint equal to the token's `cnf.jkt`, `htm` and `htu`
+    /// naming `request`, `ath` the token's hash, `iat` within the configured
+    /// age, and a `jti` not seen before by this verifier.
+    ///
+    /// ```no_run
+    /// use tessera_verifier::{DpopRequest, Verifier, VerifierConfig};
+    ///
+    /// # async fn example(token: &str, proof: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = VerifierConfig::new("https://login.example.com", "reports-api")
+    ///     .with_external_base_url("https://api.example.com");
+    /// let verifier = Verifier::discover(config).await?;
+    /// let request = DpopRequest { method: "DELETE", url: "https://api.example.com/posts/7" };
+    /// let claims = verifier.verify_dpop(token, proof, &request).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn verify_dpop(
+        &self,
+        token: &str,
+        proof: &str,
+        request: &DpopRequest<'_>,
+    ) -> Result<Claims, VerifyError> {
+        let claims = self.verify_token(token).await?;
+        let bound = claims.cnf.as_ref().ok_or(VerifyError::NotDpopBound)?;
+        let now = unix_now();
+        let max_age = self.inner.dpop_max_age;
+        let checked = dpop::check(proof, request, token, max_age, now)?;
+        if checked.jkt != bound.jkt {
+            return Err(VerifyError::InvalidProof);
+        }
+        let until = checked.iat.saturating_add(max_age);
+        self.inner.proofs.remember(&checked, until, now)?;
+        Ok(claims)
+    }
+
+    /// The public base URL configured for DPoP checks, if any.
+    pub fn external_base_url(&self) -> Option<&str> {
+        self.inner.external_base_url.as_deref()
+    }
+
+    async fn verify_token(&self, token: &str) -> Result<Claims, VerifyError> {
         // The header is checked before any key lookup, so a token with a
         // bad `alg` or `typ` never causes a JWKS request.
         let expected = &self.inner.expected;

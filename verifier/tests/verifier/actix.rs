@@ -123,3 +123,88 @@ async fn a_missing_verifier_is_a_server_error() {
 
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+#[actix_web::test]
+async fn a_bound_token_reaches_the_handler_only_as_dpop_with_a_proof() {
+    use crate::dpop::{ProofKey, bound_token};
+    // Arrange
+    let issuer = spawn_issuer().await;
+    let api = api!(issuer.verifier().await);
+    let key = ProofKey::new();
+    let token = bound_token(&issuer, &key);
+    let url = "http://api.test/me";
+    let call = |scheme: &str, proof: Option<String>| {
+        let mut req = test::TestRequest::get()
+            .uri("/me")
+            .insert_header((header::HOST, "api.test"))
+            .insert_header((header::AUTHORIZATION, format!("{scheme} {token}")));
+        if let Some(p) = proof {
+            req = req.insert_header(("DPoP", p));
+        }
+        req.to_request()
+    };
+
+    // Act + Assert: DPoP with a proof by the token's key.
+    let resp =
+        test::call_service(&api, call("DPoP", Some(key.proof_for("GET", url, &token)))).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // As a bearer token, with another key's proof, or without a proof: a
+    // DPoP challenge naming the algorithms.
+    let thief = ProofKey::new();
+    let cases = [
+        ("Bearer", None, "invalid_token"),
+        (
+            "DPoP",
+            Some(thief.proof_for("GET", url, &token)),
+            "invalid_dpop_proof",
+        ),
+        ("DPoP", None, "invalid_dpop_proof"),
+    ];
+    for (scheme, proof, error) in cases {
+        let resp = test::call_service(&api, call(scheme, proof)).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{scheme} {error}");
+        let challenge = resp
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            challenge.starts_with(r#"DPoP algs="ES256 EdDSA RS256 PS256""#),
+            "{challenge}"
+        );
+        assert!(
+            challenge.contains(&format!(r#"error="{error}""#)),
+            "{challenge}"
+        );
+        let body: Value = test::read_body_json(resp).await;
+        assert_eq!(body["error"], error);
+    }
+}
+
+#[actix_web::test]
+async fn behind_a_proxy_the_proof_names_the_configured_public_url() {
+    use crate::dpop::{ProofKey, bound_token};
+    let issuer = spawn_issuer().await;
+    let config = issuer
+        .config()
+        .with_external_base_url("https://api.example.com/v1/");
+    let api = api!(tessera_verifier::Verifier::discover(config).await.unwrap());
+    let key = ProofKey::new();
+    let token = bound_token(&issuer, &key);
+    let request = |htu: &str| {
+        test::TestRequest::get()
+            .uri("/me")
+            .insert_header((header::HOST, "10.0.0.7:8081"))
+            .insert_header((header::AUTHORIZATION, format!("DPoP {token}")))
+            .insert_header(("DPoP", key.proof_for("GET", htu, &token)))
+            .to_request()
+    };
+
+    let public = test::call_service(&api, request("https://api.example.com/v1/me")).await;
+    let internal = test::call_service(&api, request("http://10.0.0.7:8081/me")).await;
+
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(internal.status(), StatusCode::UNAUTHORIZED);
+}

@@ -7,6 +7,7 @@
 #[cfg(feature = "actix")]
 mod actix;
 mod discovery;
+mod dpop;
 mod helpers;
 mod keys;
 mod revocation;
