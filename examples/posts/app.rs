@@ -1,6 +1,7 @@
 //! The posts example's server: a JSON API that authorizes every request by
-//! scope, role and ownership (RFC 6750 bearer tokens verified offline with
-//! `tessera_verifier`), and the single-page app that calls it.
+//! scope, role and ownership (access tokens verified offline with
+//! `tessera_verifier`; writes only with DPoP-bound tokens and a proof,
+//! RFC 9449), and the single-page app that calls it.
 //!
 //! Kept to crates the root package's tests also have, so the integration
 //! tests can include this file with `#[path]` and run it in-process.
@@ -16,7 +17,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tessera_verifier::actix::Authenticated;
-use tessera_verifier::{FeedConfig, Verifier, VerifierConfig};
+use tessera_verifier::{FeedConfig, Verifier, VerifierConfig, VerifyError};
 
 /// The scope a token needs to create or delete posts.
 const WRITE_SCOPE: &str = "posts:write";
@@ -241,6 +242,9 @@ async fn posts_post(
     posts: web::Data<Posts>,
     new: web::Json<NewPost>,
 ) -> HttpResponse {
+    if let Some(refused) = require_dpop(&user) {
+        return refused;
+    }
     if !user.has_scope(WRITE_SCOPE) {
         return insufficient_scope();
     }
@@ -285,6 +289,9 @@ async fn post_delete(
 ) -> HttpResponse {
     // The scope says what the *client* may do for the user; the role and
     // ownership say what the *user* may do. Both must allow it.
+    if let Some(refused) = require_dpop(&user) {
+        return refused;
+    }
     if !user.has_scope(WRITE_SCOPE) {
         return insufficient_scope();
     }
@@ -302,6 +309,23 @@ async fn post_delete(
     store.posts.remove(index);
     log::info!("post {id} deleted by {}", user.sub);
     HttpResponse::NoContent().finish()
+}
+
+/// Writes need a DPoP-bound token (the extractor has checked its proof): a
+/// bearer token lifted from a page could otherwise delete posts from
+/// anywhere. 401 with a DPoP challenge otherwise (RFC 9449 §7.1).
+fn require_dpop(user: &Authenticated) -> Option<HttpResponse> {
+    user.cnf.is_none().then(|| {
+        let description = "writes need a DPoP-bound token and a proof";
+        let mut response = error(StatusCode::UNAUTHORIZED, "invalid_token", description);
+        let challenge = VerifyError::NotDpopBound.dpop_challenge();
+        if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    })
 }
 
 /// 403 for a valid token without `posts:write` (RFC 6750 §3.1).

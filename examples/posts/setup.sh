@@ -14,8 +14,8 @@
 # run fails because the clients already exist; start from a fresh database
 # (or `tessera client remove` / a new TESSERA_DATABASE) to run it again.
 #
-#   posts-spa   public client (the SPA): code + PKCE, refresh tokens, and
-#               the scopes "openid profile posts:write"
+#   posts-spa   public client (the SPA): code + PKCE, refresh tokens, the
+#               scopes "openid profile posts:write", DPoP-bound tokens only
 #   posts-api   confidential client (the API): reads the revocation feed
 #   alice       a user; may delete her own posts
 #   mod         a user with the role "moderator"; may delete anyone's
@@ -35,7 +35,7 @@ password() {
 tessera client add posts-spa --public --name "Posts" \
   --redirect-uri http://127.0.0.1:8081/ \
   --post-logout-redirect-uri http://127.0.0.1:8081/ \
-  --scopes "openid profile posts:write"
+  --scopes "openid profile posts:write" --dpop
 
 api_output="$(tessera client add posts-api --grant-types client_credentials --scopes "posts:read")"
 api_secret="$(printf '%s\n' "$api_output" | sed -n 's/^client_secret: //p')"

@@ -71,7 +71,7 @@ impl ProofKey {
     }
 }
 
-fn at_token(app: &TestApp) -> ProofFor<'static> {
+pub(crate) fn at_token(app: &TestApp) -> ProofFor<'static> {
     ProofFor {
         htm: "POST",
         htu: format!("{}/token", app.address),
@@ -83,7 +83,7 @@ fn at_token(app: &TestApp) -> ProofFor<'static> {
 
 impl TestApp {
     /// `POST /token` with a form, optional Basic credentials and proof.
-    async fn token_with_proof(
+    pub(crate) async fn token_with_proof(
         &self,
         form: &[(&str, &str)],
         basic: Option<(&str, &str)>,

@@ -1,7 +1,7 @@
 //! The posts example (`examples/posts`) against a real Tessera: the API's
-//! 401/403/404 answers over HTTP (RFC 6750 §3), and the SPA's sign-in,
-//! publishing, deleting, sign-out and session revocation in headless
-//! Chromium.
+//! 401/403/404 answers over HTTP (RFC 6750 §3, RFC 9449 §7), and the SPA's
+//! sign-in, DPoP-bound publishing and deleting, sign-out and session
+//! revocation in headless Chromium.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tessera::config::Settings;
 
 use crate::authorize::{AuthRequest, PASSWORD, hidden_field, location, query_param};
+use crate::dpop::{ProofFor, ProofKey, at_token};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, stdout_ok};
 use crate::webdriver::Browser;
 
@@ -55,6 +56,7 @@ impl Posts {
             &home,
             "--scopes",
             SPA_SCOPE,
+            "--dpop",
         ];
         stdout_ok(&app.cli(&spa, None));
         let secret = cli_client(&app, "posts-api", "posts:read");
@@ -79,32 +81,70 @@ impl Posts {
         Posts::start(|_| {}, tessera_verifier::DEFAULT_LEEWAY).await
     }
 
-    /// A request to the posts app, with a bearer token if given.
+    /// A request to the posts app, with a DPoP-bound token and a fresh proof
+    /// for it if given.
     fn request(
         &self,
         method: reqwest::Method,
         path: &str,
-        token: Option<&str>,
+        caller: Option<&Caller>,
     ) -> reqwest::RequestBuilder {
-        let req = self.app.http.request(method, format!("{}{path}", self.url));
-        match token {
-            Some(t) => req.bearer_auth(t),
+        let url = format!("{}{path}", self.url);
+        let req = self.app.http.request(method.clone(), &url);
+        match caller {
+            Some(c) => {
+                let proof = c.key.proof(&ProofFor {
+                    htm: method.as_str(),
+                    htu: url,
+                    token: Some(&c.token),
+                    nonce: None,
+                    iat: crate::instances::unix_now(),
+                });
+                req.header("Authorization", format!("DPoP {}", c.token))
+                    .header("DPoP", proof)
+            }
             None => req,
         }
     }
 
     /// `POST /api/posts` with a title.
-    async fn create(&self, token: &str, title: &str) -> reqwest::Response {
+    async fn create(&self, caller: &Caller, title: &str) -> reqwest::Response {
         let post = json!({ "title": title, "body": "Some text." });
-        let req = self.request(reqwest::Method::POST, "/api/posts", Some(token));
+        let req = self.request(reqwest::Method::POST, "/api/posts", Some(caller));
+        req.json(&post).send().await.unwrap()
+    }
+
+    /// `POST /api/posts` with a token sent as a bearer token, no proof.
+    async fn create_as_bearer(&self, token: &str, title: &str) -> reqwest::Response {
+        let post = json!({ "title": title, "body": "Some text." });
+        let url = format!("{}/api/posts", self.url);
+        let req = self.app.http.post(url).bearer_auth(token);
         req.json(&post).send().await.unwrap()
     }
 
     /// `DELETE /api/posts/{id}`.
-    async fn delete(&self, token: Option<&str>, id: &Value) -> reqwest::Response {
+    async fn delete(&self, caller: Option<&Caller>, id: &Value) -> reqwest::Response {
         let path = format!("/api/posts/{id}");
-        let req = self.request(reqwest::Method::DELETE, &path, token);
+        let req = self.request(reqwest::Method::DELETE, &path, caller);
         req.send().await.unwrap()
+    }
+
+    /// A client_credentials token bound to a new key.
+    async fn client_caller(&self, client_id: &str, secret: &str) -> Caller {
+        let key = ProofKey::new();
+        let form = [("grant_type", "client_credentials")];
+        let proof = key.proof(&at_token(&self.app));
+        let res = self
+            .app
+            .token_with_proof(&form, Some((client_id, secret)), Some(&proof))
+            .await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["token_type"], "DPoP");
+        Caller {
+            token: access_token(&body),
+            key,
+        }
     }
 
     /// The titles `GET /api/posts` lists.
@@ -116,8 +156,9 @@ impl Posts {
     }
 
     /// Signs `username` in to `posts-spa` over HTTP in a fresh cookie jar
-    /// (another browser) and returns the token response.
-    async fn sign_in_over_http(&self, username: &str) -> Value {
+    /// (another browser), as the SPA does: the code redeemed with a DPoP
+    /// proof carrying the server's nonce.
+    async fn sign_in_over_http(&self, username: &str) -> Caller {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
@@ -152,11 +193,34 @@ impl Posts {
             ("client_id", "posts-spa"),
             ("code_verifier", &req.verifier),
         ];
-        let token_url = format!("{}/token", self.app.address);
-        let res = http.post(token_url).form(&redeem).send().await.unwrap();
+        // posts-spa is registered with --dpop: the first proof is answered
+        // with the nonce to put in the next one.
+        let key = ProofKey::new();
+        let proof = key.proof(&at_token(&self.app));
+        let res = self.app.token_with_proof(&redeem, None, Some(&proof)).await;
+        assert_eq!(res.status(), 400);
+        let nonce = res.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        let with_nonce = ProofFor {
+            nonce: Some(&nonce),
+            ..at_token(&self.app)
+        };
+        let res = self
+            .app
+            .token_with_proof(&redeem, None, Some(&key.proof(&with_nonce)))
+            .await;
         assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
+        let body: Value = res.json().await.unwrap();
+        Caller {
+            token: access_token(&body),
+            key,
+        }
     }
+}
+
+/// A caller of the posts API: a DPoP-bound access token and its key.
+struct Caller {
+    token: String,
+    key: ProofKey,
 }
 
 /// Registers a client_credentials client with the CLI; returns its secret.
@@ -188,11 +252,12 @@ fn challenge(res: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
-/// Asserts a 401 whose challenge contains `reason`.
+/// Asserts a 401 with a DPoP challenge (the requests use DPoP) containing
+/// `reason`.
 fn assert_refused(res: &reqwest::Response, reason: &str) {
     assert_eq!(res.status(), 401, "{reason}");
     let challenge = challenge(res);
-    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
     assert!(challenge.contains(reason), "{challenge} lacks {reason}");
 }
 
@@ -273,13 +338,13 @@ async fn forged_and_foreign_tokens_are_refused() {
     // Arrange
     let posts = Posts::with_defaults().await;
     let writer = cli_client(&posts.app, "writer", "posts:write");
-    let genuine = posts.app.client_credentials_token("writer", &writer).await;
+    let genuine = posts.client_caller("writer", &writer).await;
     let other = spawn_app().await;
     let other_secret = other.add_confidential_client("writer", "client_credentials", "posts:write");
     let foreign = other
         .client_credentials_token("writer", &other_secret)
         .await;
-    let parts: Vec<&str> = genuine.split('.').collect();
+    let parts: Vec<&str> = genuine.token.split('.').collect();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     let mut none_header = header.clone();
     none_header["alg"] = json!("none");
@@ -290,7 +355,7 @@ async fn forged_and_foreign_tokens_are_refused() {
     claims["sub"] = json!("someone-else");
     let tampered = format!("{}.{}.{}", parts[0], encode(&claims), parts[2]);
 
-    // Act + Assert
+    // Act + Assert: each with a valid proof for it, by a key of its own.
     let cases = [
         (foreign, "signing key is unknown"),
         (alg_none, "algorithm is not allowed"),
@@ -298,10 +363,43 @@ async fn forged_and_foreign_tokens_are_refused() {
         ("not-a-jwt".to_owned(), "malformed"),
     ];
     for (token, reason) in cases {
-        assert_refused(&posts.create(&token, "Forged").await, reason);
+        let forger = Caller {
+            token,
+            key: ProofKey::new(),
+        };
+        assert_refused(&posts.create(&forger, "Forged").await, reason);
     }
     assert_eq!(posts.create(&genuine, "Genuine").await.status(), 201);
     assert_eq!(posts.titles().await, ["Genuine"]);
+}
+
+#[tokio::test]
+async fn a_bound_token_without_its_key_and_an_unbound_token_cannot_write() {
+    // Arrange
+    let posts = Posts::with_defaults().await;
+    let writer = cli_client(&posts.app, "writer", "posts:write");
+    let genuine = posts.client_caller("writer", &writer).await;
+    let unbound = posts.app.client_credentials_token("writer", &writer).await;
+
+    // Act + Assert: the bound token as a bearer token, or with a proof by
+    // another key, is refused...
+    let as_bearer = posts.create_as_bearer(&genuine.token, "Lifted").await;
+    assert_eq!(as_bearer.status(), 401);
+    assert!(
+        challenge(&as_bearer).contains("DPoP-bound"),
+        "{}",
+        challenge(&as_bearer)
+    );
+    let thief = Caller {
+        token: genuine.token.clone(),
+        key: ProofKey::new(),
+    };
+    let res = posts.create(&thief, "Stolen").await;
+    assert_refused(&res, r#"error="invalid_dpop_proof""#);
+    // ...and so is a bearer token that was never bound.
+    let res = posts.create_as_bearer(&unbound, "Unbound").await;
+    assert_refused(&res, "the token is not DPoP-bound");
+    assert!(posts.titles().await.is_empty());
 }
 
 #[tokio::test]
@@ -309,7 +407,7 @@ async fn an_expired_token_is_refused() {
     // Arrange: ten-second tokens, and no leeway in the posts API.
     let posts = Posts::start(|s| s.access_token_ttl = 10, Duration::ZERO).await;
     let writer = cli_client(&posts.app, "writer", "posts:write");
-    let token = posts.app.client_credentials_token("writer", &writer).await;
+    let token = posts.client_caller("writer", &writer).await;
     assert_eq!(posts.create(&token, "While fresh").await.status(), 201);
 
     // Act
@@ -326,7 +424,7 @@ async fn a_token_without_posts_write_is_forbidden() {
     // Arrange: aud is the issuer by default, so this token verifies.
     let posts = Posts::with_defaults().await;
     let reader = cli_client(&posts.app, "reader", "posts:read");
-    let token = posts.app.client_credentials_token("reader", &reader).await;
+    let token = posts.client_caller("reader", &reader).await;
 
     // Act
     let create = posts.create(&token, "Nope").await;
@@ -346,9 +444,9 @@ async fn a_token_without_posts_write_is_forbidden() {
 async fn only_the_author_or_a_moderator_may_delete_a_post() {
     // Arrange
     let posts = Posts::with_defaults().await;
-    let alice = access_token(&posts.sign_in_over_http("alice").await);
-    let bob = access_token(&posts.sign_in_over_http("bob").await);
-    let moderator = access_token(&posts.sign_in_over_http("mod").await);
+    let alice = posts.sign_in_over_http("alice").await;
+    let bob = posts.sign_in_over_http("bob").await;
+    let moderator = posts.sign_in_over_http("mod").await;
     let first: Value = posts.create(&alice, "First").await.json().await.unwrap();
     let second: Value = posts.create(&alice, "Second").await.json().await.unwrap();
 
@@ -376,7 +474,7 @@ async fn only_the_author_or_a_moderator_may_delete_a_post() {
 async fn a_revoked_session_is_refused_within_two_poll_intervals() {
     // Arrange
     let posts = Posts::with_defaults().await;
-    let token = access_token(&posts.sign_in_over_http("alice").await);
+    let token = posts.sign_in_over_http("alice").await;
     assert_eq!(posts.create(&token, "Before").await.status(), 201);
 
     // Act: probe with a harmless request (there is no post 999) until the
@@ -583,5 +681,98 @@ async fn the_spa_keeps_alice_signed_in_past_her_token_lifetime_by_refreshing() {
     wait_for_text(&browser, "#message", "").await;
     wait_for_text(&browser, "#user", "Signed in as alice").await;
     assert_eq!(posts.titles().await, ["Still signed in"]);
+    browser.quit().await;
+}
+
+/// The SPA's stored DPoP key as the page's own storage has it:
+/// `{extractable, algorithm}` of the private key, or null.
+async fn stored_key(browser: &Browser) -> Value {
+    // A returned promise is awaited by WebDriver (W3C "execute script").
+    browser
+        .execute(
+            "return new Promise((resolve) => {
+               const open = indexedDB.open('posts-dpop', 1);
+               open.onupgradeneeded = () => open.result.createObjectStore('keys');
+               open.onerror = () => resolve(null);
+               open.onsuccess = () => {
+                 const get = open.result.transaction('keys').objectStore('keys').get('dpop');
+                 get.onsuccess = () => resolve(get.result ? {
+                   extractable: get.result.privateKey.extractable,
+                   algorithm: get.result.privateKey.algorithm.name,
+                 } : null);
+                 get.onerror = () => resolve(null);
+               };
+             });",
+        )
+        .await
+}
+
+#[tokio::test]
+#[ignore = "needs chromium"]
+async fn a_token_taken_out_of_the_page_is_useless_without_the_pages_key() {
+    // Arrange: alice signs in; a script in the page (as an injected script
+    // or an extension could) copies every Authorization header it sees.
+    let posts = Posts::with_defaults().await;
+    let browser = Browser::start().await;
+    spa_sign_in(&browser, &posts, "alice").await;
+    let key = stored_key(&browser).await;
+    assert_eq!(key, json!({ "extractable": false, "algorithm": "ECDSA" }));
+    browser
+        .execute(
+            "window.copied = [];
+             const original = window.fetch;
+             window.fetch = function (input, init) {
+               const headers = (init && init.headers) || {};
+               if (headers.Authorization) {
+                 window.copied.push({ authorization: headers.Authorization, proof: headers.DPoP });
+               }
+               return original.apply(this, arguments);
+             };",
+        )
+        .await;
+
+    // Act: she publishes through the page (DPoP-bound, a proof per request).
+    publish(&browser, "Signed by the page").await;
+    let copied = browser.execute("return window.copied;").await;
+    let first = &copied[0];
+    let token = first["authorization"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("DPoP ")
+        .expect("the page uses the DPoP scheme")
+        .to_owned();
+    let proof = first["proof"].as_str().unwrap().to_owned();
+
+    // Assert: with a plain HTTP client the copied token gets nowhere: as a
+    // bearer token, with the copied proof again, or with a proof from
+    // another key.
+    let as_bearer = posts.create_as_bearer(&token, "Lifted").await;
+    assert_eq!(as_bearer.status(), 401);
+    let url = format!("{}/api/posts", posts.url);
+    let replayed = posts
+        .app
+        .http
+        .post(&url)
+        .header("Authorization", format!("DPoP {token}"))
+        .header("DPoP", &proof)
+        .json(&json!({ "title": "Replayed", "body": "" }))
+        .send()
+        .await
+        .unwrap();
+    assert_refused(&replayed, r#"error="invalid_dpop_proof""#);
+    let forged = Caller {
+        token,
+        key: ProofKey::new(),
+    };
+    assert_refused(
+        &posts.create(&forged, "Forged").await,
+        r#"error="invalid_dpop_proof""#,
+    );
+    assert_eq!(posts.titles().await, ["Signed by the page"]);
+
+    // Signing out deletes the key; the next sign-in binds a new one.
+    click_button(&browser, "Sign out").await;
+    wait_for_text(&browser, "#status", "You have signed out.").await;
+    assert_eq!(stored_key(&browser).await, Value::Null);
     browser.quit().await;
 }

@@ -1,6 +1,8 @@
 // The posts SPA: signs in with Tessera (authorization code + PKCE, RFC 7636;
 // OAuth 2.0 for Browser-Based Apps), keeps its tokens in memory, refreshes
-// them with rotation, and calls the posts API with a bearer token.
+// them with rotation, and calls the posts API. Every token is bound to a
+// key this page can sign with but never read (DPoP, RFC 9449): a token
+// copied out of the page is useless without it.
 //
 // Plain JavaScript, no framework and no build step. The page's CSP allows
 // only this file as script, so nothing here may rely on inline handlers.
@@ -30,6 +32,90 @@
   let posts = [];
 
   const $ = (id) => document.getElementById(id);
+
+  // ---- DPoP: a key the page can use but never export -------------------
+
+  // The key pair lives in IndexedDB, so a reload keeps the binding; the
+  // private key is created non-extractable, so no script (this one, an
+  // injected one, an extension) can read it, only ask for signatures while
+  // the page is open. Sign-out deletes it.
+  const KEY_DB = "posts-dpop";
+  const KEY_STORE = "keys";
+  const KEY_ID = "dpop";
+  let dpopKey = null; // { privateKey, jwk }
+  let dpopNonce = null; // the token endpoint's latest DPoP-Nonce
+
+  function keyStore(mode, action) {
+    return new Promise((resolve, reject) => {
+      const open = indexedDB.open(KEY_DB, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore(KEY_STORE);
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction(KEY_STORE, mode);
+        const request = action(tx.objectStore(KEY_STORE));
+        tx.oncomplete = () => {
+          db.close();
+          resolve(request.result);
+        };
+        tx.onerror = () => {
+          db.close();
+          reject(tx.error);
+        };
+      };
+    });
+  }
+
+  async function loadKey() {
+    if (dpopKey) return dpopKey;
+    let pair = await keyStore("readonly", (store) => store.get(KEY_ID)).catch(() => null);
+    if (!pair) {
+      pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+        "sign",
+        "verify",
+      ]);
+      await keyStore("readwrite", (store) => store.put(pair, KEY_ID));
+    }
+    // A public key is always exportable; only its members go in proofs.
+    const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    dpopKey = { privateKey: pair.privateKey, jwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } };
+    return dpopKey;
+  }
+
+  async function forgetKey() {
+    dpopKey = null;
+    dpopNonce = null;
+    await keyStore("readwrite", (store) => store.delete(KEY_ID)).catch(() => null);
+  }
+
+  function encodeJson(value) {
+    return base64url(new TextEncoder().encode(JSON.stringify(value)));
+  }
+
+  // A proof for one request (RFC 9449 §4.2): method, URL without query,
+  // time, a unique id, the access token's hash, the server's nonce.
+  async function dpopProof(method, url, accessToken, nonce) {
+    const key = await loadKey();
+    const claims = {
+      jti: randomString(16),
+      htm: method,
+      htu: new URL(url, window.location.href).href.split(/[?#]/)[0],
+      iat: Math.floor(Date.now() / 1000),
+    };
+    if (accessToken) {
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken));
+      claims.ath = base64url(digest);
+    }
+    if (nonce) claims.nonce = nonce;
+    const input = encodeJson({ typ: "dpop+jwt", alg: "ES256", jwk: key.jwk }) + "." + encodeJson(claims);
+    // WebCrypto's ECDSA signature is already r || s, as JWS wants it.
+    const signature = await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" },
+      key.privateKey,
+      new TextEncoder().encode(input),
+    );
+    return input + "." + base64url(signature);
+  }
 
   function base64url(bytes) {
     let text = "";
@@ -135,14 +221,28 @@
     acceptTokens(body);
   }
 
-  function tokenRequest(form) {
-    return fetch(endpoints.token_endpoint, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(form),
-      credentials: "omit",
-      cache: "no-store",
-    }).catch(() => null);
+  // A token request with a DPoP proof. When the server asks for its nonce
+  // (use_dpop_nonce), the request is made once more with it.
+  async function tokenRequest(form) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const proof = await dpopProof("POST", endpoints.token_endpoint, null, dpopNonce);
+      const res = await fetch(endpoints.token_endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", DPoP: proof },
+        body: new URLSearchParams(form),
+        credentials: "omit",
+        cache: "no-store",
+      }).catch(() => null);
+      if (!res) return null;
+      const nonce = res.headers.get("DPoP-Nonce");
+      if (nonce) dpopNonce = nonce;
+      if (res.status === 400 && nonce && attempt === 0) {
+        const body = await res.clone().json().catch(() => ({}));
+        if (body.error === "use_dpop_nonce") continue;
+      }
+      return res;
+    }
+    return null;
   }
 
   async function errorText(res) {
@@ -156,6 +256,7 @@
   function acceptTokens(body) {
     tokens = {
       access: body.access_token,
+      type: body.token_type,
       // Each refresh returns a new refresh token; the old one is now spent
       // (using it again would look like theft and end the session).
       refresh: body.refresh_token || (tokens && tokens.refresh) || null,
@@ -226,7 +327,8 @@
     });
     if (tokens && tokens.id) query.set("id_token_hint", tokens.id);
     clearTokens();
-    window.location.assign(endpoints.end_session_endpoint + "?" + query);
+    // The key goes with the session: the next sign-in binds a new one.
+    forgetKey().then(() => window.location.assign(endpoints.end_session_endpoint + "?" + query));
   }
 
   function finishSignOut(params) {
@@ -238,9 +340,14 @@
 
   // ---- The posts API -----------------------------------------------------
 
-  function callApi(method, path, body) {
+  async function callApi(method, path, body) {
     const headers = { Accept: "application/json" };
-    if (tokens) headers.Authorization = "Bearer " + tokens.access;
+    if (tokens && tokens.type === "DPoP") {
+      headers.Authorization = "DPoP " + tokens.access;
+      headers.DPoP = await dpopProof(method, path, tokens.access, null);
+    } else if (tokens) {
+      headers.Authorization = "Bearer " + tokens.access;
+    }
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const json = body === undefined ? undefined : JSON.stringify(body);
     return fetch(path, { method, headers, body: json, cache: "no-store" }).catch(() => null);
