@@ -47,6 +47,9 @@ pub struct PostsConfig {
     pub feed_poll_interval: Duration,
     /// Clock leeway for `exp`, `nbf` and `iat`.
     pub leeway: Duration,
+    /// The URL clients reach this app at, e.g. `http://127.0.0.1:8081`:
+    /// what their DPoP proofs name (never taken from a request header).
+    pub public_url: String,
 }
 
 impl PostsConfig {
@@ -62,6 +65,7 @@ impl PostsConfig {
             api_secret: None,
             feed_poll_interval: tessera_verifier::DEFAULT_POLL_INTERVAL,
             leeway: tessera_verifier::DEFAULT_LEEWAY,
+            public_url: "http://127.0.0.1:8081".into(),
         }
     }
 }
@@ -118,7 +122,8 @@ struct NewPost {
 /// secret is configured), then serves the API and the SPA on `listener`.
 pub async fn build(config: PostsConfig, listener: TcpListener) -> std::io::Result<Server> {
     let csp = content_security_policy(&config.issuer)?;
-    let mut verifier_config = VerifierConfig::new(&config.issuer, &config.audience);
+    let mut verifier_config = VerifierConfig::new(&config.issuer, &config.audience)
+        .with_external_base_url(&config.public_url);
     verifier_config.leeway = config.leeway;
     match &config.api_secret {
         Some(secret) => {

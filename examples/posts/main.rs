@@ -24,7 +24,8 @@
 //! (`127.0.0.1:8081`), `POSTS_AUDIENCE` (the issuer, Tessera's default
 //! `aud`), `POSTS_API_CLIENT_ID` (`posts-api`), `POSTS_API_SECRET` (no
 //! revocation feed without it), `POSTS_SPA_CLIENT_ID` (`posts-spa`),
-//! `POSTS_FEED_POLL_SECS` (5).
+//! `POSTS_FEED_POLL_SECS` (5), `POSTS_PUBLIC_URL` (`http://` and the bind
+//! address: the URL browsers use, which their DPoP proofs name).
 
 mod app;
 
@@ -48,8 +49,10 @@ async fn main() -> ExitCode {
 
 /// Reads the settings, binds, discovers the issuer and serves until stopped.
 async fn run() -> std::io::Result<()> {
-    let config = config_from_env()?;
+    let mut config = config_from_env()?;
     let bind = env_or("POSTS_BIND", "127.0.0.1:8081");
+    // What DPoP proofs must name; behind a proxy, its public URL.
+    config.public_url = env_or("POSTS_PUBLIC_URL", &format!("http://{bind}"));
     let listener = TcpListener::bind(&bind).map_err(|e| {
         std::io::Error::new(e.kind(), format!("POSTS_BIND: cannot bind {bind}: {e}"))
     })?;

@@ -69,6 +69,7 @@ impl Posts {
             api_secret: Some(secret),
             feed_poll_interval: POLL,
             leeway,
+            public_url: url.clone(),
             ..PostsConfig::new(&app.address)
         };
         let server = posts_app::build(config, listener).await.unwrap();
@@ -759,7 +760,7 @@ async fn a_token_taken_out_of_the_page_is_useless_without_the_pages_key() {
         .send()
         .await
         .unwrap();
-    assert_refused(&replayed, r#"error="invalid_dpop_proof""#);
+    assert_refused(&replayed, "already used");
     let forged = Caller {
         token,
         key: ProofKey::new(),

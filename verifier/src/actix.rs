@@ -2,10 +2,11 @@
 //! (RFC 6750 §2.1) and, for DPoP-bound tokens, `Authorization: DPoP` with a
 //! `DPoP` proof header (RFC 9449 §7), and the 401 challenges of both.
 //!
-//! A DPoP proof names the URL the client called. Behind a proxy, configure
-//! it with [`VerifierConfig::with_external_base_url`](crate::VerifierConfig::with_external_base_url);
-//! otherwise the request's `Host` header and the server's own scheme are
-//! used.
+//! A DPoP proof names the URL the client called, so DPoP needs that URL
+//! configured with [`VerifierConfig::with_external_base_url`](crate::VerifierConfig::with_external_base_url)
+//! (the public one, behind a proxy). It is never taken from the request's
+//! `Host` or forwarding headers, which the sender chooses; without it the
+//! DPoP scheme is refused.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, HttpServer, web};
@@ -79,14 +80,16 @@ impl FromRequest for Authenticated {
         let verifier = req.app_data::<web::Data<Verifier>>().cloned();
         let presented = presented_token(req);
         let method = req.method().as_str().to_owned();
-        let proofs: Vec<String> = req
+        // Every DPoP header counts, readable or not: exactly one is allowed.
+        let proofs: Vec<Option<String>> = req
             .headers()
             .get_all("DPoP")
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .map(|v| v.to_str().ok().map(str::to_owned))
             .collect();
         let url = verifier
             .as_ref()
-            .map(|v| public_url(req, v.external_base_url()));
+            .and_then(|v| v.external_base_url())
+            .map(|base| format!("{}{}", base.trim_end_matches('/'), req.uri().path()));
         Box::pin(async move {
             let Some(verifier) = verifier else {
                 log::error!("Authenticated needs web::Data<Verifier> in the app data");
@@ -96,7 +99,13 @@ impl FromRequest for Authenticated {
             let verified = match scheme {
                 Scheme::Bearer => verifier.verify(&token).await,
                 Scheme::Dpop => match (proofs.as_slice(), url) {
-                    ([proof], Some(url)) => {
+                    (_, None) => {
+                        log::error!(
+                            "a DPoP token was refused: configure VerifierConfig::with_external_base_url"
+                        );
+                        Err(VerifyError::InvalidProof)
+                    }
+                    ([Some(proof)], Some(url)) => {
                         let request = DpopRequest {
                             method: &method,
                             url: &url,
@@ -138,28 +147,6 @@ fn presented_token(req: &HttpRequest) -> Option<(Scheme, String)> {
         return None;
     };
     (!token.is_empty()).then(|| (scheme, token.to_owned()))
-}
-
-/// The URL the client called: the configured public base URL, or the
-/// `Host` header with this server's scheme, plus the path.
-fn public_url(req: &HttpRequest, external_base: Option<&str>) -> String {
-    let path = req.uri().path();
-    match external_base {
-        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => {
-            let scheme = if req.app_config().secure() {
-                "https"
-            } else {
-                "http"
-            };
-            let host = req
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or_else(|| req.app_config().host());
-            format!("{scheme}://{host}{path}")
-        }
-    }
 }
 
 /// Why the extractor refused a request.

@@ -15,6 +15,9 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEFAULT_DPOP_MAX_AGE: Duration = Duration::from_secs(60);
 /// Default number of DPoP proofs the replay cache holds.
 pub const DEFAULT_DPOP_REPLAY_CAPACITY: usize = 100_000;
+/// Default number of live DPoP proofs remembered for any one key: about 16
+/// requests a second for a minute, far more than one browser makes.
+pub const DEFAULT_DPOP_PROOFS_PER_KEY: usize = 1_000;
 
 /// Settings for [`Verifier::discover`](crate::Verifier::discover).
 #[derive(Debug, Clone)]
@@ -46,6 +49,9 @@ pub struct VerifierConfig {
     /// Most DPoP proofs remembered at once (default 100,000); past that,
     /// new proofs are refused as a transient failure until old ones expire.
     pub dpop_replay_capacity: usize,
+    /// Most live DPoP proofs remembered for one key (default 1,000), so one
+    /// token holder cannot fill the cache for everyone.
+    pub dpop_proofs_per_key: usize,
 }
 
 /// A signature algorithm the verifier can check.
@@ -88,6 +94,7 @@ impl VerifierConfig {
             external_base_url: None,
             dpop_max_age: DEFAULT_DPOP_MAX_AGE,
             dpop_replay_capacity: DEFAULT_DPOP_REPLAY_CAPACITY,
+            dpop_proofs_per_key: DEFAULT_DPOP_PROOFS_PER_KEY,
         }
     }
 

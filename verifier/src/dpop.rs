@@ -23,8 +23,6 @@ pub const PROOF_ALGORITHMS: [Algorithm; 4] = [
     Algorithm::RS256,
     Algorithm::PS256,
 ];
-/// How far in the future a client's clock may put a proof's `iat`.
-const FUTURE_SKEW: i64 = 5;
 /// Longest proof accepted.
 const MAX_LEN: usize = 8 * 1024;
 /// JWK members only private or symmetric keys have.
@@ -67,13 +65,19 @@ pub(crate) struct CheckedProof {
     pub iat: i64,
 }
 
-/// Checks `proof` for `request`, carrying `token`'s hash, at `now`; it may
-/// be `max_age` seconds old.
+/// How old a proof may be, and how far ahead a client's clock may be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub max_age: i64,
+    pub future_skew: i64,
+}
+
+/// Checks `proof` for `request`, carrying `token`'s hash, at `now`.
 pub(crate) fn check(
     proof: &str,
     request: &DpopRequest,
     token: &str,
-    max_age: i64,
+    window: Window,
     now: i64,
 ) -> Result<CheckedProof, VerifyError> {
     let invalid = VerifyError::InvalidProof;
@@ -99,7 +103,7 @@ pub(crate) fn check(
         .map_err(|_| invalid)?
         .claims;
     let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
-    let fresh = claims.iat <= now + FUTURE_SKEW && claims.iat >= now - max_age;
+    let fresh = claims.iat <= now + window.future_skew && claims.iat >= now - window.max_age;
     if claims.jti.is_empty()
         || claims.jti.len() > 256
         || claims.htm != request.method
@@ -171,20 +175,45 @@ fn same_target(htu: &str, request: &str) -> bool {
     matches!((strip(htu), strip(request)), (Some(a), Some(b)) if a == b)
 }
 
-/// The proofs seen in the last `max_age` seconds, per key and `jti`, at most
-/// `capacity` of them. When it is full of live entries a new proof is
-/// refused (as a transient failure) rather than an old entry forgotten,
-/// which would let that proof be replayed.
+/// The proofs seen in the last `max_age` seconds, per key and `jti`: at
+/// most `capacity` of them, and at most `per_key` for any one key, so one
+/// token holder cannot crowd out everyone else. When there is no room a new
+/// proof is refused (as a transient failure) rather than an old entry
+/// forgotten, which would let that proof be replayed.
 pub(crate) struct ReplayCache {
-    seen: Mutex<HashMap<String, i64>>,
+    seen: Mutex<Seen>,
     capacity: usize,
+    per_key: usize,
+}
+
+#[derive(Default)]
+struct Seen {
+    /// `jkt.jti` -> (jkt, expiry).
+    entries: HashMap<String, (String, i64)>,
+    /// Live entries per key.
+    counts: HashMap<String, usize>,
+}
+
+impl Seen {
+    fn purge(&mut self, now: i64) {
+        let counts = &mut self.counts;
+        self.entries.retain(|_, (jkt, expiry)| {
+            let live = *expiry >= now;
+            if !live && let Some(n) = counts.get_mut(jkt.as_str()) {
+                *n = n.saturating_sub(1);
+            }
+            live
+        });
+        counts.retain(|_, n| *n > 0);
+    }
 }
 
 impl ReplayCache {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, per_key: usize) -> Self {
         Self {
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(Seen::default()),
             capacity,
+            per_key,
         }
     }
 
@@ -192,16 +221,22 @@ impl ReplayCache {
     pub fn remember(&self, proof: &CheckedProof, until: i64, now: i64) -> Result<(), VerifyError> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let key = format!("{}.{}", proof.jkt, proof.jti);
-        if seen.get(&key).is_some_and(|expiry| *expiry >= now) {
+        if seen
+            .entries
+            .get(&key)
+            .is_some_and(|(_, expiry)| *expiry >= now)
+        {
             return Err(VerifyError::ProofReplayed);
         }
-        if seen.len() >= self.capacity {
-            seen.retain(|_, expiry| *expiry >= now);
-            if seen.len() >= self.capacity {
+        let count = |seen: &Seen| seen.counts.get(&proof.jkt).copied().unwrap_or(0);
+        if seen.entries.len() >= self.capacity || count(&seen) >= self.per_key {
+            seen.purge(now);
+            if seen.entries.len() >= self.capacity || count(&seen) >= self.per_key {
                 return Err(VerifyError::ReplayCacheFull);
             }
         }
-        seen.insert(key, until);
+        seen.entries.insert(key, (proof.jkt.clone(), until));
+        *seen.counts.entry(proof.jkt.clone()).or_insert(0) += 1;
         Ok(())
     }
 }
@@ -211,16 +246,34 @@ mod tests {
     use super::*;
 
     fn proof(jti: &str) -> CheckedProof {
+        proof_by("k", jti)
+    }
+
+    fn proof_by(jkt: &str, jti: &str) -> CheckedProof {
         CheckedProof {
-            jkt: "k".into(),
+            jkt: jkt.into(),
             jti: jti.into(),
             iat: 0,
         }
     }
 
     #[test]
+    fn one_key_cannot_take_more_than_its_share() {
+        let cache = ReplayCache::new(10, 2);
+        cache.remember(&proof_by("a", "1"), 100, 0).unwrap();
+        cache.remember(&proof_by("a", "2"), 100, 0).unwrap();
+        assert_eq!(
+            cache.remember(&proof_by("a", "3"), 100, 0),
+            Err(VerifyError::ReplayCacheFull)
+        );
+        cache.remember(&proof_by("b", "1"), 100, 0).unwrap();
+        // Its share comes back as its proofs expire.
+        cache.remember(&proof_by("a", "3"), 300, 101).unwrap();
+    }
+
+    #[test]
     fn a_proof_is_remembered_until_it_expires_and_the_cache_stays_bounded() {
-        let cache = ReplayCache::new(2);
+        let cache = ReplayCache::new(2, 10);
         cache.remember(&proof("a"), 100, 0).unwrap();
         assert_eq!(
             cache.remember(&proof("a"), 100, 50),

@@ -100,9 +100,9 @@ pub mod fuzzing;
 
 pub use claims::{Claims, Confirmation};
 pub use config::{
-    DEFAULT_DPOP_MAX_AGE, DEFAULT_DPOP_REPLAY_CAPACITY, DEFAULT_LEEWAY,
-    DEFAULT_MIN_REFETCH_INTERVAL, DEFAULT_POLL_INTERVAL, FeedConfig, SigningAlgorithm,
-    VerifierConfig,
+    DEFAULT_DPOP_MAX_AGE, DEFAULT_DPOP_PROOFS_PER_KEY, DEFAULT_DPOP_REPLAY_CAPACITY,
+    DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, DEFAULT_POLL_INTERVAL, FeedConfig,
+    SigningAlgorithm, VerifierConfig,
 };
 pub use dpop::{DpopRequest, PROOF_ALGORITHMS};
 pub use error::{SetupError, VerifyError};

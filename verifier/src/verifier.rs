@@ -94,7 +94,7 @@ impl Verifier {
                 )),
                 external_base_url: config.external_base_url,
                 dpop_max_age,
-                proofs: ReplayCache::new(config.dpop_replay_capacity),
+                proofs: ReplayCache::new(config.dpop_replay_capacity, config.dpop_proofs_per_key),
             }),
         };
         if let Some(feed) = &verifier.inner.feed {
@@ -147,7 +147,12 @@ impl Verifier {
         let bound = claims.cnf.as_ref().ok_or(VerifyError::NotDpopBound)?;
         let now = unix_now();
         let max_age = self.inner.dpop_max_age;
-        let checked = dpop::check(proof, request, token, max_age, now)?;
+        let window = dpop::Window {
+            max_age,
+            // A client clock ahead of ours by up to the leeway is forgiven.
+            future_skew: i64::try_from(self.inner.expected.leeway_secs).unwrap_or(i64::MAX),
+        };
+        let checked = dpop::check(proof, request, token, window, now)?;
         if checked.jkt != bound.jkt {
             return Err(VerifyError::InvalidProof);
         }

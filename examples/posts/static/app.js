@@ -52,16 +52,21 @@
       open.onerror = () => reject(open.error);
       open.onsuccess = () => {
         const db = open.result;
-        const tx = db.transaction(KEY_STORE, mode);
-        const request = action(tx.objectStore(KEY_STORE));
-        tx.oncomplete = () => {
+        try {
+          const tx = db.transaction(KEY_STORE, mode);
+          const request = action(tx.objectStore(KEY_STORE));
+          tx.oncomplete = () => {
+            db.close();
+            resolve(request.result);
+          };
+          tx.onerror = tx.onabort = () => {
+            db.close();
+            reject(tx.error);
+          };
+        } catch (err) {
           db.close();
-          resolve(request.result);
-        };
-        tx.onerror = () => {
-          db.close();
-          reject(tx.error);
-        };
+          reject(err);
+        }
       };
     });
   }
@@ -74,7 +79,9 @@
         "sign",
         "verify",
       ]);
-      await keyStore("readwrite", (store) => store.put(pair, KEY_ID));
+      // Without IndexedDB (private windows may refuse it) the key lives in
+      // memory: the binding then ends with the page.
+      await keyStore("readwrite", (store) => store.put(pair, KEY_ID)).catch(() => null);
     }
     // A public key is always exportable; only its members go in proofs.
     const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);

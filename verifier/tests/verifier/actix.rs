@@ -129,7 +129,8 @@ async fn a_bound_token_reaches_the_handler_only_as_dpop_with_a_proof() {
     use crate::dpop::{ProofKey, bound_token};
     // Arrange
     let issuer = spawn_issuer().await;
-    let api = api!(issuer.verifier().await);
+    let config = issuer.config().with_external_base_url("http://api.test");
+    let api = api!(tessera_verifier::Verifier::discover(config).await.unwrap());
     let key = ProofKey::new();
     let token = bound_token(&issuer, &key);
     let url = "http://api.test/me";
@@ -207,4 +208,23 @@ async fn behind_a_proxy_the_proof_names_the_configured_public_url() {
 
     assert_eq!(public.status(), StatusCode::OK);
     assert_eq!(internal.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn without_a_public_url_the_dpop_scheme_is_refused_whatever_the_host_says() {
+    use crate::dpop::{ProofKey, bound_token};
+    let issuer = spawn_issuer().await;
+    let api = api!(issuer.verifier().await);
+    let key = ProofKey::new();
+    let token = bound_token(&issuer, &key);
+
+    let req = test::TestRequest::get()
+        .uri("/me")
+        .insert_header((header::HOST, "api.test"))
+        .insert_header((header::AUTHORIZATION, format!("DPoP {token}")))
+        .insert_header(("DPoP", key.proof_for("GET", "http://api.test/me", &token)))
+        .to_request();
+    let resp = test::call_service(&api, req).await;
+
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
