@@ -507,9 +507,12 @@ async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
     let mut last = String::new();
     for _ in 0..100 {
         let element = browser.find(css).await;
-        last = browser.text(&element).await;
-        if last == expected {
-            return;
+        // A page that navigates meanwhile (sign-out) is read again.
+        if let Some(text) = browser.try_text(&element).await {
+            last = text;
+            if last == expected {
+                return;
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

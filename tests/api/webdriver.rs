@@ -92,6 +92,13 @@ impl Browser {
 
     /// Sends a command (a `Null` body sends none) and returns its `value` or panics.
     async fn cmd(&self, method: Method, path: &str, body: Value) -> Value {
+        self.try_cmd(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Sends a command; its `value`, or the error WebDriver answered.
+    async fn try_cmd(&self, method: Method, path: &str, body: Value) -> Result<Value, String> {
         let url = format!("http://127.0.0.1:{}{path}", self.port);
         let mut req = self.http.request(method.clone(), &url);
         if !body.is_null() {
@@ -101,9 +108,11 @@ impl Browser {
         let res = res.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = res.status();
         let mut body: Value = res.json().await.unwrap_or_default();
-        let error = body["value"].get("message").unwrap_or(&body["value"]);
-        assert!(status.is_success(), "{method} {path}: {status}: {error}");
-        body["value"].take()
+        if !status.is_success() {
+            let error = body["value"].get("message").unwrap_or(&body["value"]);
+            return Err(format!("{method} {path}: {status}: {error}"));
+        }
+        Ok(body["value"].take())
     }
 
     /// `POST` in this session.
@@ -170,6 +179,16 @@ impl Browser {
     /// An element's rendered text.
     pub async fn text(&self, element: &str) -> String {
         self.get_string(&format!("/element/{element}/text")).await
+    }
+
+    /// An element's rendered text, or `None` when it is gone (a page that
+    /// navigated between finding the element and reading it).
+    pub async fn try_text(&self, element: &str) -> Option<String> {
+        let path = format!("{}/element/{element}/text", self.session);
+        match self.try_cmd(Method::GET, &path, Value::Null).await {
+            Ok(Value::String(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// Sets the window's size; headless Chromium has no window frame, so
