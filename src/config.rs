@@ -13,6 +13,7 @@ use crate::db::{DbOptions, DbTarget};
 use crate::domain::at_rest::{SealError, Sealer};
 use crate::domain::flows::refresh::RefreshPolicy;
 use crate::domain::keys::KeyTiming;
+use crate::domain::mfa::MfaPolicy;
 use crate::domain::session::SessionPolicy;
 use crate::domain::tokens::TokenPolicy;
 use crate::logging::LogFormat;
@@ -75,6 +76,9 @@ pub struct Settings {
     /// A file holding the 32-byte key (raw, or 64 hex digits) that encrypts
     /// signing keys and server secrets in the database; empty: unencrypted.
     pub secret_key_file: String,
+    /// Who must sign in with a second factor: `none` (only users an admin
+    /// marked, and anyone who enrolled one), `admins` or `all`.
+    pub require_mfa: String,
 }
 
 impl Default for Settings {
@@ -103,6 +107,7 @@ impl Default for Settings {
             log_format: "text".into(),
             metrics_token: String::new(),
             secret_key_file: String::new(),
+            require_mfa: "none".into(),
         }
     }
 }
@@ -214,6 +219,9 @@ impl Settings {
         self.bind_addr()?;
         LogFormat::parse(&self.log_format)
             .ok_or_else(|| err(env_name("log_format"), "must be text or json"))?;
+        self.require_mfa
+            .parse::<MfaPolicy>()
+            .map_err(|m| err(env_name("require_mfa"), m))?;
         if !self.metrics_token.is_empty() && self.metrics_token.len() < 32 {
             return Err(err(
                 env_name("metrics_token"),
@@ -281,6 +289,11 @@ impl Settings {
     }
 
     /// How log lines are written.
+    /// Who must sign in with a second factor.
+    pub fn mfa_policy(&self) -> MfaPolicy {
+        self.require_mfa.parse().unwrap_or_default()
+    }
+
     pub fn log_format(&self) -> LogFormat {
         LogFormat::parse(&self.log_format).unwrap_or(LogFormat::Text)
     }

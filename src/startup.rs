@@ -56,6 +56,7 @@ impl Application {
         let options = settings.db_options()?;
         let now = clock.now();
         let sealer = settings.sealer()?;
+        let state_sealer = sealer.clone();
         let (pool, initial_admin, keys, rotation) = tokio::task::spawn_blocking(move || {
             let pool = db::open(&options).with_context(|| env_name("database"))?;
             let mut conn = pool.get().context("Failed to check out a connection")?;
@@ -80,6 +81,7 @@ impl Application {
             keys: Arc::new(keys),
             clock,
             rotation,
+            sealer: state_sealer,
             stopping: Stopping::default(),
         };
         let port = listener.local_addr()?.port();

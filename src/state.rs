@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::at_rest::Sealer;
 use crate::domain::client::jwks_uri::RemoteKeySets;
 use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     pub clock: Clock,
     pub rotation: RotationKey,
+    /// Seals and opens users' stored second-factor secrets.
+    pub sealer: Sealer,
     /// Registrations for the `client_credentials` path of `/token`.
     pub clients: Arc<ClientCache>,
     /// Key sets of `private_key_jwt` clients registered by URL.

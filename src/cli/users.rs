@@ -1,13 +1,13 @@
-//! `tessera user ...`: add, list, disable, roles, consent withdrawal.
+//! `tessera user ...`: add, list, disable, roles, consent withdrawal, TOTP.
 
 use clap::Subcommand;
 
 use crate::config::Settings;
-use crate::db::DbPool;
+use crate::db::{DbPool, users};
 use crate::domain::audit::{self, Actor};
 use crate::domain::clock::Clock;
-use crate::domain::password;
 use crate::domain::user::{self, NewUserRequest};
+use crate::domain::{mfa, password};
 
 use super::{read_stdin_secret, yes_no};
 
@@ -44,6 +44,9 @@ pub enum UserCommand {
     Disable { username: String },
     /// Withdraw a user's consent to a third-party client.
     RevokeConsent { username: String, client_id: String },
+    /// Enrol a user's authenticator app (TOTP), replacing any earlier one;
+    /// prints the otpauth:// URI to give to the user, once.
+    Totp { username: String },
 }
 
 pub(super) fn user_command(
@@ -126,6 +129,28 @@ pub(super) fn user_command(
             user::disable_user(&mut conn, &username, settings.access_token_ttl, now)?;
             audit::record(&mut conn, &Actor::CLI, "user.disabled", &username, "", now)?;
             println!("disabled user {username}");
+        }
+        UserCommand::Totp { username } => {
+            let u = users::find_user_by_username(&mut conn, &username)?
+                .ok_or_else(|| user::UserError::Unknown(username.clone()))?;
+            let e = mfa::enrol_totp(
+                &mut conn,
+                &settings.sealer()?,
+                &u,
+                &settings.issuer,
+                true,
+                now,
+            )?;
+            audit::record(
+                &mut conn,
+                &Actor::CLI,
+                "user.totp_enrolled",
+                &username,
+                "",
+                now,
+            )?;
+            // The only place the secret is ever shown.
+            println!("{}", e.uri);
         }
         UserCommand::RevokeConsent {
             username,

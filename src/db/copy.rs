@@ -13,17 +13,18 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, auth_codes, client_assertions, clients, consents, dpop_proofs, feed_counters,
-    login_throttle, logout_deliveries, pushed_requests, refresh_tokens, revocation_events,
-    revoked_access_tokens, server_secrets, session_clients, sessions, signing_keys, users,
+    login_throttle, logout_deliveries, pushed_requests, recovery_codes, refresh_tokens,
+    revocation_events, revoked_access_tokens, server_secrets, session_clients, sessions,
+    signing_keys, user_totp, users,
 };
 use super::{Conn, QueryError};
 
 mod rows;
 use rows::{
     AuditCopy, AuthCodeCopy, ClientAssertionCopy, ClientCopy, ConsentCopy, DpopProofCopy,
-    FeedCounterCopy, LogoutDeliveryCopy, PushedRequestCopy, RefreshTokenCopy, RevocationEventCopy,
-    RevokedAccessTokenCopy, ServerSecretCopy, SessionClientCopy, SessionCopy, SigningKeyCopy,
-    ThrottleCopy, UserCopy,
+    FeedCounterCopy, LogoutDeliveryCopy, PushedRequestCopy, RecoveryCodeCopy, RefreshTokenCopy,
+    RevocationEventCopy, RevokedAccessTokenCopy, ServerSecretCopy, SessionClientCopy, SessionCopy,
+    SigningKeyCopy, ThrottleCopy, UserCopy, UserTotpCopy,
 };
 
 /// Rows per page. The widest table has 15 columns: 7,500 bind parameters per
@@ -31,8 +32,10 @@ use rows::{
 const BATCH: i64 = 500;
 
 /// Every table, each after the tables its foreign keys point to.
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 20] = [
     "users",
+    "user_totp",
+    "recovery_codes",
     "clients",
     "signing_keys",
     "server_secrets",
@@ -199,6 +202,8 @@ fn count_table(conn: &mut Conn, table: &str) -> QueryResult<i64> {
         "revocation_events" => count!(revocation_events),
         "consents" => count!(consents),
         "login_throttle" => count!(login_throttle),
+        "user_totp" => count!(user_totp),
+        "recovery_codes" => count!(recovery_codes),
         "audit_log" => count!(audit_log),
         _ => Err(QueryError::NotFound),
     }
@@ -252,6 +257,8 @@ fn copy_table(src: &mut Conn, dst: &mut Conn, table: &str) -> QueryResult<i64> {
     }
     match table {
         "users" => by_key!(users, UserCopy, id),
+        "user_totp" => by_key!(user_totp, UserTotpCopy, user_id),
+        "recovery_codes" => by_pair!(recovery_codes, RecoveryCodeCopy, user_id, code_hash),
         "clients" => by_key!(clients, ClientCopy, client_id),
         "signing_keys" => by_key!(signing_keys, SigningKeyCopy, kid),
         "server_secrets" => by_key!(server_secrets, ServerSecretCopy, name),
@@ -325,7 +332,8 @@ mod tests {
             session_clients: SessionClientCopy, logout_deliveries: LogoutDeliveryCopy,
             refresh_tokens: RefreshTokenCopy, revoked_access_tokens: RevokedAccessTokenCopy,
             feed_counters: FeedCounterCopy, revocation_events: RevocationEventCopy,
-            consents: ConsentCopy, login_throttle: ThrottleCopy, audit_log: AuditCopy);
+            consents: ConsentCopy, login_throttle: ThrottleCopy, audit_log: AuditCopy,
+            user_totp: UserTotpCopy, recovery_codes: RecoveryCodeCopy);
     }
 
     #[test]

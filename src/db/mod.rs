@@ -22,6 +22,7 @@ pub mod refresh_tokens;
 pub mod revocation_events;
 pub mod revocations;
 pub mod schema;
+pub mod second_factors;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;

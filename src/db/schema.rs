@@ -81,6 +81,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         roles -> Text,
+        require_mfa -> Bool,
     }
 }
 
@@ -191,6 +192,26 @@ diesel::table! {
         ip -> Text,
         user_agent -> Text,
         ended_at -> Nullable<BigInt>,
+        amr -> Text,
+    }
+}
+
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> Integer,
+        secret -> Binary,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Integer,
+        code_hash -> Binary,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }
 
@@ -221,6 +242,8 @@ diesel::joinable!(refresh_tokens -> clients (client_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -232,6 +255,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     logout_deliveries,
     pushed_requests,
+    recovery_codes,
     refresh_tokens,
     revocation_events,
     revoked_access_tokens,
@@ -239,6 +263,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_clients,
     sessions,
     signing_keys,
+    user_totp,
     users,
 );
 

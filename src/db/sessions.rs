@@ -22,6 +22,8 @@ pub struct SessionRow {
     pub ip: String,
     pub user_agent: String,
     pub ended_at: Option<i64>,
+    /// How the user signed in: RFC 8176 values, space-separated.
+    pub amr: String,
 }
 
 /// A session about to be stored.
@@ -38,6 +40,7 @@ pub struct NewSession<'a> {
     pub absolute_expires_at: i64,
     pub ip: &'a str,
     pub user_agent: &'a str,
+    pub amr: &'a str,
 }
 
 /// Stores a new session.

@@ -22,6 +22,8 @@ pub struct UserRow {
     pub created_at: i64,
     /// Space-separated role names.
     pub roles: String,
+    /// An admin requires a second factor of this user whatever the policy.
+    pub require_mfa: bool,
 }
 
 /// A user about to be stored.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
+use crate::db::second_factors::{list_totp_secrets, update_totp_secret};
 use crate::db::server_secrets::{
     find_server_secret, insert_server_secret, list_server_secrets, update_server_secret,
 };
@@ -149,6 +150,11 @@ pub fn server_secret_label(name: &str) -> String {
     format!("server_secrets/{name}")
 }
 
+/// Where a user's TOTP secret is stored, for [`Sealer::seal`].
+pub fn totp_secret_label(user_id: i32) -> String {
+    format!("user_totp/{user_id}")
+}
+
 fn parse_key(bytes: &[u8]) -> Result<[u8; KEY_LEN], &'static str> {
     const EXPECTED: &str = "must hold 32 random bytes, raw or as 64 hex digits";
     if let Ok(raw) = <[u8; KEY_LEN]>::try_from(bytes) {
@@ -248,6 +254,12 @@ fn reseal(conn: &mut Conn, from: &Sealer, to: &Sealer, now: i64) -> Result<usize
         let label = server_secret_label(&name);
         let plain = from.open(&label, &stored)?;
         update_server_secret(conn, &name, &to.seal(&label, &plain)?)?;
+        count += 1;
+    }
+    for (user_id, stored) in list_totp_secrets(conn)? {
+        let label = totp_secret_label(user_id);
+        let plain = from.open(&label, &stored)?;
+        update_totp_secret(conn, user_id, &to.seal(&label, &plain)?)?;
         count += 1;
     }
     let check = to.seal(CHECK_NAME, CHECK_VALUE)?;

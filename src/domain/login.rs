@@ -3,6 +3,7 @@
 //! dummy hash), and throttling counts per username whether or not it exists,
 //! so no answer tells an attacker which accounts are real.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::db::throttle::{self, ThrottleRow};
@@ -10,7 +11,8 @@ use crate::db::users::{self, UserRow};
 use crate::db::{Conn, QueryError};
 
 use super::audit::{self, Actor};
-use super::password;
+use super::session::{self, NewBrowserSession, SessionPolicy};
+use super::{password, pushed_request};
 
 /// Failures for one username that lock it: the attempt after the fifth
 /// failure is refused, whatever the password.
@@ -80,17 +82,15 @@ fn record_failure(conn: &mut Conn, key: &str, lock_at: i32, now: i64) -> Result<
     Ok((next.locked_until - now).max(0))
 }
 
-/// Checks a username and password. The argon2 check runs outside any
-/// transaction; only the counters are written.
-pub fn sign_in(
+/// Seconds until `username` or this address may try again, if either is
+/// locked (the refusal is audited).
+pub fn locked(
     conn: &mut Conn,
     username: &str,
-    password_attempt: &str,
     ip: &str,
     now: i64,
-) -> Result<Result<UserRow, SignInFailure>, QueryError> {
-    let (ukey, ikey) = (user_key(username), ip_key(ip));
-    let wait = locked_for(conn, &ukey, now)?.max(locked_for(conn, &ikey, now)?);
+) -> Result<Option<i64>, QueryError> {
+    let wait = locked_for(conn, &user_key(username), now)?.max(locked_for(conn, &ip_key(ip), now)?);
     if let Some(retry_after) = wait {
         let who = Actor {
             name: "anonymous",
@@ -104,6 +104,22 @@ pub fn sign_in(
             &format!("retry in {retry_after}s"),
             now,
         )?;
+    }
+    Ok(wait)
+}
+
+/// Checks a username and password. The argon2 check runs outside any
+/// transaction; only the counters are written. A correct password does not
+/// clear the username's failures yet: [`signed_in`] does, once every factor
+/// the user needs was given.
+pub fn sign_in(
+    conn: &mut Conn,
+    username: &str,
+    password_attempt: &str,
+    ip: &str,
+    now: i64,
+) -> Result<Result<UserRow, SignInFailure>, QueryError> {
+    if let Some(retry_after) = locked(conn, username, ip, now)? {
         return Ok(Err(SignInFailure::Throttled { retry_after }));
     }
     let user = users::find_user_by_username(conn, username)?;
@@ -115,56 +131,121 @@ pub fn sign_in(
         }
     };
     match user {
-        Some(u) if ok => {
-            throttle::delete_throttle(conn, &ukey)?;
-            log::info!("sign-in succeeded for user id {}", u.id);
-            audit::record(
-                conn,
-                &Actor {
-                    name: &u.username,
-                    ip,
-                },
-                "sign_in.succeeded",
-                &u.username,
-                "",
-                now,
-            )?;
-            Ok(Ok(u))
-        }
+        Some(u) if ok => Ok(Ok(u)),
         _ => {
-            let lock = crate::db::immediate(conn, |conn| {
-                let u = record_failure(conn, &ukey, USER_LOCK_AT, now)?;
-                let i = record_failure(conn, &ikey, IP_LOCK_AT, now)?;
-                Ok::<_, QueryError>(u.max(i))
-            })?;
             // The attempted name is not logged: people type passwords into it.
             let target = user
                 .as_ref()
                 .map_or("(unknown user)", |u| u.username.as_str());
-            let who = Actor {
-                name: "anonymous",
-                ip,
-            };
-            audit::record(conn, &who, "sign_in.failed", target, "", now)?;
             match &user {
                 Some(u) => log::info!("sign-in failed for user id {} from {ip}", u.id),
                 None => log::info!("sign-in failed for an unknown username from {ip}"),
             }
-            if lock > 0 {
-                log::warn!("security: sign-in throttled from {ip} for {lock}s");
-                audit::record(
-                    conn,
-                    &who,
-                    "sign_in.throttled",
-                    target,
-                    &format!("locked for {lock}s"),
-                    now,
-                )?;
-                return Ok(Err(SignInFailure::Throttled { retry_after: lock }));
-            }
-            Ok(Err(SignInFailure::Invalid))
+            count_failure(conn, username, target, ip, "sign_in.failed", now).map(Err)
         }
     }
+}
+
+/// Counts a wrong second factor exactly like a wrong password.
+pub fn second_factor_failed(
+    conn: &mut Conn,
+    user: &UserRow,
+    ip: &str,
+    now: i64,
+) -> Result<SignInFailure, QueryError> {
+    log::info!("second factor refused for user id {} from {ip}", user.id);
+    count_failure(
+        conn,
+        &user.username,
+        &user.username,
+        ip,
+        "sign_in.second_factor_failed",
+        now,
+    )
+}
+
+/// Records a completed sign-in (`amr`: how) and clears the username's failures.
+fn signed_in(
+    conn: &mut Conn,
+    user: &UserRow,
+    ip: &str,
+    amr: &str,
+    now: i64,
+) -> Result<(), QueryError> {
+    throttle::delete_throttle(conn, &user_key(&user.username))?;
+    log::info!("sign-in succeeded for user id {} ({amr})", user.id);
+    let who = Actor {
+        name: &user.username,
+        ip,
+    };
+    audit::record(conn, &who, "sign_in.succeeded", &user.username, amr, now)
+}
+
+/// What a completed sign-in needs: who, from where, how.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    pub user: &'a UserRow,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    /// RFC 8176 methods, space-separated.
+    pub amr: &'a str,
+}
+
+/// Starts the session of a sign-in that gave every factor it needed, and
+/// records it on the pushed authorization request it came from, if any.
+pub fn complete(
+    conn: &mut Conn,
+    policy: &SessionPolicy,
+    sign_in: SignIn,
+    request: &HashMap<String, String>,
+    now: i64,
+) -> Result<NewBrowserSession, QueryError> {
+    let SignIn {
+        user,
+        ip,
+        user_agent,
+        amr,
+    } = sign_in;
+    let started = session::start_session(conn, policy, user.id, ip, user_agent, amr, now)?;
+    pushed_request::record_sign_in(conn, request, started.session.id)?;
+    signed_in(conn, user, ip, amr, now)?;
+    Ok(started)
+}
+
+/// Counts a failure for the username and the address, audits it as
+/// `action`, and says whether it started a lock.
+fn count_failure(
+    conn: &mut Conn,
+    username: &str,
+    target: &str,
+    ip: &str,
+    action: &str,
+    now: i64,
+) -> Result<SignInFailure, QueryError> {
+    let (ukey, ikey) = (user_key(username), ip_key(ip));
+    let lock = crate::db::immediate(conn, |conn| {
+        let u = record_failure(conn, &ukey, USER_LOCK_AT, now)?;
+        let i = record_failure(conn, &ikey, IP_LOCK_AT, now)?;
+        Ok::<_, QueryError>(u.max(i))
+    })?;
+    let who = Actor {
+        name: "anonymous",
+        ip,
+    };
+    audit::record(conn, &who, action, target, "", now)?;
+    if lock > 0 {
+        log::warn!("security: sign-in throttled from {ip} for {lock}s");
+        audit::record(
+            conn,
+            &who,
+            "sign_in.throttled",
+            target,
+            &format!("locked for {lock}s"),
+            now,
+        )?;
+        return Ok(SignInFailure::Throttled { retry_after: lock });
+    }
+    Ok(SignInFailure::Invalid)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod introspection;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod password;
 pub mod pkce;
 pub mod pushed_request;

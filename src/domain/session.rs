@@ -42,6 +42,7 @@ pub fn start_session(
     user_id: i32,
     ip: &str,
     user_agent: &str,
+    amr: &str,
     now: i64,
 ) -> Result<NewBrowserSession, QueryError> {
     let cookie_value = secret::generate_token();
@@ -60,6 +61,7 @@ pub fn start_session(
             absolute_expires_at: now + policy.absolute_ttl,
             ip,
             user_agent: &agent,
+            amr,
         },
     )?;
     Ok(NewBrowserSession {

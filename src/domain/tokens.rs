@@ -127,6 +127,12 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     pub at_hash: String,
     pub sid: String,
+    /// How the user signed in (RFC 8176).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The assurance of that sign-in: one factor or two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,8 +11,10 @@ use crate::domain::session::{self, ActiveSession};
 use crate::state::AppState;
 
 use super::authorize::{authorize_error, code_redirect, respond};
-use super::form::{Params, read_form};
-use super::pages::{csrf_ok, csrf_token, error_page, internal_error_page, render, session_value};
+use super::form::Params;
+use super::pages::{
+    csrf_token, error_page, internal_error_page, read_page_form, render, session_value,
+};
 
 #[derive(Template)]
 #[template(path = "consent.html")]
@@ -49,17 +51,10 @@ pub async fn consent_post(
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let form = match read_form(&req, body).await {
+    let form = match read_page_form(&req, body, "Go back and try again.").await {
         Ok(f) => f,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description()),
+        Err(page) => return page,
     };
-    if !csrf_ok(&req, form.get("csrf_token")) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "Go back and try again.",
-        );
-    }
     let return_to = form.get("return_to").unwrap_or("").to_owned();
     let allow = form.get("decision") == Some("allow");
     let Ok(params) = Params::parse(return_to.as_bytes()) else {

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::domain::client::key_set;
+use crate::domain::mfa;
 use crate::state::AppState;
 
 /// The provider metadata document.
@@ -39,6 +40,8 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
+    /// One factor or two; a client asks for two with `acr_values`.
+    pub acr_values_supported: Vec<&'static str>,
     pub authorization_response_iss_parameter_supported: bool,
     pub request_parameter_supported: bool,
     /// Request objects by reference (OIDC Core §6.2): not supported; a
@@ -102,6 +105,8 @@ pub fn metadata(issuer: &str) -> Metadata {
             "exp",
             "iat",
             "auth_time",
+            "amr",
+            "acr",
             "nonce",
             "at_hash",
             "sid",
@@ -110,6 +115,7 @@ pub fn metadata(issuer: &str) -> Metadata {
             "email",
             "roles",
         ],
+        acr_values_supported: mfa::ACR_VALUES.to_vec(),
         authorization_response_iss_parameter_supported: true,
         request_parameter_supported: false,
         request_uri_parameter_supported: false,

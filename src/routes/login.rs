@@ -5,16 +5,19 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::db::users::UserRow;
 use crate::domain::error::OAuthError;
-use crate::domain::login::{self, SignInFailure};
-use crate::domain::{pushed_request, session};
+use crate::domain::login::{self, SignIn, SignInFailure};
+use crate::domain::mfa::{self, TotpEnrolment};
+use crate::domain::session::NewBrowserSession;
 use crate::state::AppState;
 
-use super::form::{Params, read_form};
+use super::form::Params;
 use super::pages::{
-    MessagePage, client_ip, csrf_ok, csrf_token, error_page, internal_error_page, redirect, render,
+    MessagePage, client_ip, csrf_token, internal_error_page, read_page_form, redirect, render,
     session_cookie, user_agent,
 };
+use super::second_factor;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -73,22 +76,17 @@ pub async fn login_post(
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let form = match read_form(&req, body).await {
+    let form = match read_page_form(&req, body, SIGN_IN_FORM_EXPIRED).await {
         Ok(f) => f,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description()),
+        Err(page) => return page,
     };
-    if !csrf_ok(&req, form.get("csrf_token")) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "The sign-in form expired or was not sent from this site. Go back and try again.",
-        );
-    }
     let username = form.get("username").unwrap_or("").to_owned();
     let password = form.get("password").unwrap_or("").to_owned();
     let return_to = form.get("return_to").unwrap_or("").to_owned();
     let (ip, agent) = (client_ip(&req), user_agent(&req));
     let policy = state.settings.session_policy();
+    let mfa_policy = state.settings.mfa_policy();
+    let (sealer, issuer) = (state.sealer.clone(), state.settings.issuer.clone());
     let now = state.clock.now();
     let name = username.clone();
     let request = Params::parse(return_to.as_bytes()).unwrap_or_default();
@@ -97,60 +95,115 @@ pub async fn login_post(
             Ok(u) => u,
             Err(f) => return Ok::<_, OAuthError>(Err(f)),
         };
-        let started = session::start_session(conn, &policy, user.id, &ip, &agent, now)?;
-        pushed_request::record_sign_in(conn, request.as_map(), started.session.id)?;
-        Ok(Ok(started))
+        if mfa::has_second_factor(conn, user.id)? {
+            return Ok(Ok(AfterPassword::SecondFactor(user)));
+        }
+        if mfa_policy.requires(&user) {
+            let enrolment = mfa::enrol_totp(conn, &sealer, &user, &issuer, false, now)
+                .map_err(OAuthError::internal)?;
+            return Ok(Ok(AfterPassword::Enrol(user, enrolment)));
+        }
+        let sign_in = SignIn {
+            user: &user,
+            ip: &ip,
+            user_agent: &agent,
+            amr: mfa::AMR_PASSWORD,
+        };
+        let started = login::complete(conn, &policy, sign_in, request.as_map(), now)?;
+        Ok(Ok(AfterPassword::SignedIn(started)))
     })
     .await;
-    let secure = state.settings.is_https();
     match outcome {
-        Ok(Ok(started)) => {
-            let cookie = session_cookie(started.cookie_value, secure, state.settings.session_ttl);
-            match continue_to(&return_to) {
-                Some(location) => redirect(StatusCode::SEE_OTHER, &location)
-                    .cookie(cookie)
-                    .finish(),
-                None => render(
-                    StatusCode::OK,
-                    &MessagePage {
-                        title: "Signed in",
-                        message: "You are signed in to Tessera.",
-                    },
-                    vec![cookie],
-                ),
-            }
+        Ok(Ok(AfterPassword::SignedIn(started))) => signed_in(&state, started, &return_to),
+        Ok(Ok(AfterPassword::SecondFactor(user))) => {
+            second_factor::ask_for_code(&state, &req, &user, &return_to)
         }
-        Ok(Err(SignInFailure::Invalid)) => render_login(
-            &state,
-            &req,
+        Ok(Ok(AfterPassword::Enrol(user, enrolment))) => {
+            second_factor::ask_to_enrol(&state, &req, &user, &enrolment, &return_to)
+        }
+        Ok(Err(failure)) => refused(&state, &req, &username, failure, &return_to),
+        Err(e) => internal_error_page(e),
+    }
+}
+
+/// What a sign-in form from elsewhere, or too old, is told.
+pub(super) const SIGN_IN_FORM_EXPIRED: &str =
+    "The sign-in form expired or was not sent from this site. Go back and try again.";
+
+/// Where a correct password leads.
+enum AfterPassword {
+    /// No second factor needed: the session started.
+    SignedIn(NewBrowserSession),
+    /// The user has a second factor: ask for a code.
+    SecondFactor(UserRow),
+    /// The user must have one and has none: enrol it first.
+    Enrol(UserRow, TotpEnrolment),
+}
+
+/// The sign-in form again, saying why it was refused.
+fn refused(
+    state: &AppState,
+    req: &HttpRequest,
+    username: &str,
+    failure: SignInFailure,
+    return_to: &str,
+) -> HttpResponse {
+    match failure {
+        SignInFailure::Invalid => render_login(
+            state,
+            req,
             StatusCode::UNAUTHORIZED,
             None,
-            &username,
+            username,
             Some("Incorrect username or password."),
-            &return_to,
+            return_to,
         ),
-        Ok(Err(SignInFailure::Throttled { retry_after })) => {
-            let message = format!(
-                "Too many failed sign-in attempts. Try again in {} seconds.",
-                retry_after
-            );
-            render_login(
-                &state,
-                &req,
-                StatusCode::TOO_MANY_REQUESTS,
-                None,
-                &username,
-                Some(&message),
-                &return_to,
-            )
-        }
-        Err(e) => internal_error_page(e),
+        SignInFailure::Throttled { retry_after } => render_login(
+            state,
+            req,
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            username,
+            Some(&throttled_message(retry_after)),
+            return_to,
+        ),
+    }
+}
+
+/// What a locked sign-in is told.
+pub(super) fn throttled_message(retry_after: i64) -> String {
+    format!("Too many failed sign-in attempts. Try again in {retry_after} seconds.")
+}
+
+/// The browser of a completed sign-in gets its session cookie and goes
+/// back to where it came from.
+pub(super) fn signed_in(
+    state: &AppState,
+    started: NewBrowserSession,
+    return_to: &str,
+) -> HttpResponse {
+    let secure = state.settings.is_https();
+    let cookie = session_cookie(started.cookie_value, secure, state.settings.session_ttl);
+    let done = second_factor::clear_pending_cookie(secure);
+    match continue_to(return_to) {
+        Some(location) => redirect(StatusCode::SEE_OTHER, &location)
+            .cookie(cookie)
+            .cookie(done)
+            .finish(),
+        None => render(
+            StatusCode::OK,
+            &MessagePage {
+                title: "Signed in",
+                message: "You are signed in to Tessera.",
+            },
+            vec![cookie, done],
+        ),
     }
 }
 
 /// Where to go after signing in: back to `/authorize` with the original
 /// request, minus `prompt=login`, which the sign-in just satisfied.
-fn continue_to(return_to: &str) -> Option<String> {
+pub(super) fn continue_to(return_to: &str) -> Option<String> {
     if return_to.is_empty() {
         return None;
     }

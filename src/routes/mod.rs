@@ -23,6 +23,7 @@ pub mod request_log;
 pub mod responses;
 pub mod revocation_feed;
 pub mod revoke;
+pub mod second_factor;
 pub mod static_files;
 pub mod token;
 pub mod userinfo;
@@ -97,6 +98,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(login::login_get))
             .route(web::post().to(login::login_post))
             .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/login/verify")
+            .route(web::post().to(second_factor::verify_post))
+            .default_service(method_not_allowed("POST")),
     )
     .service(
         web::resource("/consent")

@@ -11,6 +11,8 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::secret;
 
+use super::form::{Params, read_form};
+
 /// Names the browser session.
 pub const SESSION_COOKIE: &str = "tessera_session";
 /// Holds the CSRF token that forms must echo.
@@ -103,6 +105,23 @@ pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, Option<Cookie<'st
     let mut cookie = base_cookie(CSRF_COOKIE, token.clone(), secure);
     cookie.set_same_site(SameSite::Strict);
     (token, Some(cookie))
+}
+
+/// A page's submitted form, once it proved it came from this site's own
+/// page (the CSRF token); otherwise the error page to answer with, saying
+/// `expired` when the token is wrong.
+pub async fn read_page_form(
+    req: &HttpRequest,
+    body: actix_web::web::Payload,
+    expired: &str,
+) -> Result<Params, HttpResponse> {
+    let form = read_form(req, body)
+        .await
+        .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description()))?;
+    if !csrf_ok(req, form.get("csrf_token")) {
+        return Err(error_page(StatusCode::FORBIDDEN, "Form expired", expired));
+    }
+    Ok(form)
 }
 
 /// True when the form echoes the browser's CSRF cookie (constant time).

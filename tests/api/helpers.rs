@@ -104,6 +104,24 @@ pub async fn spawn_app_until(
 }
 
 impl TestApp {
+    /// The same server seen from another browser: its own cookie jar.
+    pub fn new_browser(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            clock: self.clock.clone(),
+            settings: self.settings.clone(),
+            pool: self.pool.clone(),
+            admin_username: self.admin_username.clone(),
+            admin_password: self.admin_password.clone(),
+            _db: self._db.clone(),
+        }
+    }
+
     /// Registers a confidential client through the library (as the CLI does)
     /// and returns its generated secret.
     pub fn add_confidential_client(&self, client_id: &str, grants: &str, scopes: &str) -> String {

@@ -23,6 +23,7 @@ mod login;
 mod logout;
 mod logs;
 mod metrics;
+mod mfa;
 mod openapi;
 mod par;
 mod posts_browser;

@@ -9,9 +9,10 @@ use crate::helpers::spawn_app;
 
 /// Paths routed in `src/routes/mod.rs` that answer HTML or text, not JSON,
 /// and so are not described.
-const NOT_JSON: [&str; 6] = [
+const NOT_JSON: [&str; 7] = [
     "/authorize",
     "/login",
+    "/login/verify",
     "/consent",
     "/logout",
     "/static/tessera.css",

@@ -7,8 +7,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     audit_log, auth_codes, client_assertions, clients, consents, dpop_proofs, feed_counters,
-    login_throttle, logout_deliveries, pushed_requests, refresh_tokens, revocation_events,
-    revoked_access_tokens, server_secrets, session_clients, sessions, signing_keys, users,
+    login_throttle, logout_deliveries, pushed_requests, recovery_codes, refresh_tokens,
+    revocation_events, revoked_access_tokens, server_secrets, session_clients, sessions,
+    signing_keys, user_totp, users,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -24,6 +25,7 @@ pub(super) struct UserCopy {
     pub(super) disabled: bool,
     pub(super) created_at: i64,
     pub(super) roles: String,
+    pub(super) require_mfa: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -79,6 +81,7 @@ pub(super) struct SessionCopy {
     pub(super) ip: String,
     pub(super) user_agent: String,
     pub(super) ended_at: Option<i64>,
+    pub(super) amr: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -223,4 +226,23 @@ pub(super) struct AuditCopy {
     pub(super) target: String,
     pub(super) detail: String,
     pub(super) ip: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_totp)]
+pub(super) struct UserTotpCopy {
+    pub(super) user_id: i32,
+    pub(super) secret: Vec<u8>,
+    pub(super) confirmed_at: Option<i64>,
+    pub(super) last_step: i64,
+    pub(super) created_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = recovery_codes)]
+pub(super) struct RecoveryCodeCopy {
+    pub(super) user_id: i32,
+    pub(super) code_hash: Vec<u8>,
+    pub(super) created_at: i64,
+    pub(super) used_at: Option<i64>,
 }

@@ -12,6 +12,7 @@ use crate::domain::client::{Client, ClientCredentials, GrantType, authenticate_c
 use crate::domain::error::OAuthError;
 use crate::domain::flows::refresh::{NewFamily, RefreshPolicy, start_family};
 use crate::domain::keys::KeyStore;
+use crate::domain::mfa;
 use crate::domain::pkce;
 use crate::domain::revocation;
 use crate::domain::scope::Scope;
@@ -94,6 +95,8 @@ pub fn exchange(
             nonce: code.nonce.clone(),
             at_hash: at_hash(&access.token),
             sid: session.sid.clone(),
+            amr: session.amr.split(' ').map(str::to_owned).collect(),
+            acr: Some(mfa::acr_of(&session.amr).to_owned()),
             name: scope
                 .contains("profile")
                 .then(|| user.name.clone())

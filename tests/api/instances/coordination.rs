@@ -133,7 +133,9 @@ async fn stale_rows(app: &TestApp, now: i64) {
     let n = housekeeping::BATCH as usize + 100;
     db::immediate(&mut conn, |c| -> Result<(), QueryError> {
         for i in 0..n {
-            let s = tessera::domain::session::start_session(c, &policy, alice.id, "::1", "t", now)?;
+            let s = tessera::domain::session::start_session(
+                c, &policy, alice.id, "::1", "t", "pwd", now,
+            )?;
             db::auth_codes::insert_auth_code(
                 c,
                 &db::auth_codes::AuthCodeRow {
