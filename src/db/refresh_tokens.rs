@@ -153,6 +153,23 @@ pub fn revoke_user_refresh_tokens(conn: &mut Conn, user_id: i32, now: i64) -> Qu
     .execute(conn)
 }
 
+/// Revokes every refresh token a user's grants gave one client.
+pub fn revoke_user_client_refresh_tokens(
+    conn: &mut Conn,
+    user_id: i32,
+    client_id: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::client_id.eq(client_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}
+
 /// Deletes up to `limit` tokens that can no longer matter: past their
 /// family's absolute expiry, or revoked more than `revoked_before`.
 /// Spent tokens of live families stay, so their reuse is still detected.

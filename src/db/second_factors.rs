@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use super::Conn;
-use super::schema::{recovery_codes, user_totp};
+use super::schema::{recovery_codes, user_totp, users};
 
 /// A user's TOTP enrolment.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -22,19 +22,21 @@ pub struct TotpRow {
     pub created_at: i64,
 }
 
-/// Enrols `user_id` with a new secret, replacing any earlier one.
+/// Enrols `user_id` with a new secret, replacing any earlier one;
+/// `last_step`: the step of a code already used to confirm it, if any.
 pub fn replace_totp(
     conn: &mut Conn,
     user_id: i32,
     secret: &[u8],
     confirmed_at: Option<i64>,
+    last_step: i64,
     now: i64,
 ) -> QueryResult<usize> {
     let row = (
         user_totp::user_id.eq(user_id),
         user_totp::secret.eq(secret),
         user_totp::confirmed_at.eq(confirmed_at),
-        user_totp::last_step.eq(0i64),
+        user_totp::last_step.eq(last_step),
         user_totp::created_at.eq(now),
     );
     super::per_backend!(conn, |c| diesel::insert_into(user_totp::table)
@@ -44,7 +46,7 @@ pub fn replace_totp(
         .set((
             user_totp::secret.eq(secret),
             user_totp::confirmed_at.eq(confirmed_at),
-            user_totp::last_step.eq(0i64),
+            user_totp::last_step.eq(last_step),
             user_totp::created_at.eq(now),
         ))
         .execute(c))
@@ -92,11 +94,13 @@ pub fn delete_totp(conn: &mut Conn, user_id: i32) -> QueryResult<usize> {
     diesel::delete(user_totp::table.find(user_id)).execute(conn)
 }
 
-/// The ids of users with a confirmed TOTP enrolment.
-pub fn users_with_totp(conn: &mut Conn) -> QueryResult<Vec<i32>> {
+/// Which of `usernames` have a confirmed TOTP enrolment.
+pub fn usernames_with_totp(conn: &mut Conn, usernames: &[String]) -> QueryResult<Vec<String>> {
     user_totp::table
+        .inner_join(users::table)
         .filter(user_totp::confirmed_at.is_not_null())
-        .select(user_totp::user_id)
+        .filter(users::username.eq_any(usernames))
+        .select(users::username)
         .load(conn)
 }
 

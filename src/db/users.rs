@@ -141,6 +141,17 @@ pub fn update_user_password(
         .execute(conn)
 }
 
+/// Sets whether a second factor is required of a user.
+pub fn update_user_require_mfa(
+    conn: &mut Conn,
+    username: &str,
+    required: bool,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::username.eq(username)))
+        .set(users::require_mfa.eq(required))
+        .execute(conn)
+}
+
 /// Replaces a user's roles (space-separated).
 pub fn update_user_roles(conn: &mut Conn, username: &str, roles: &str) -> QueryResult<usize> {
     diesel::update(users::table.filter(users::username.eq(username)))

@@ -10,11 +10,11 @@ use crate::db::consents;
 use crate::db::{Conn, QueryError, clients};
 
 use super::client::{Client, GrantType};
-use super::pkce;
 use super::pushed_request::{self, PushedRef};
 use super::scope::Scope;
 use super::secret;
 use super::session::ActiveSession;
+use super::{mfa, pkce};
 
 /// How long a code may be redeemed.
 pub const CODE_TTL: i64 = 60;
@@ -41,6 +41,8 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// `acr_values` asks for a sign-in with a second factor (step-up).
+    pub two_factors: bool,
     /// Set when the parameters came from a pushed request (RFC 9126).
     pub pushed: Option<PushedRef>,
 }
@@ -224,6 +226,7 @@ pub fn validate(
         prompt,
         max_age,
         login_hint: one(params, "login_hint").map(str::to_owned),
+        two_factors: mfa::asks_for_two_factors(one(params, "acr_values")),
         pushed: None,
     })
 }
@@ -268,7 +271,10 @@ pub fn decide(
                 .pushed
                 .as_ref()
                 .is_some_and(|p| p.signed_in_session == Some(s.session.id));
-            too_old || (req.prompt == Prompt::Login && !signed_in_for_it)
+            // A client asking for a second factor gets a sign-in with one
+            // (the sign-in form reads `acr_values` too, so this ends).
+            let too_weak = req.two_factors && mfa::acr_of(&s.session.amr) != mfa::ACR_TWO_FACTORS;
+            too_old || too_weak || (req.prompt == Prompt::Login && !signed_in_for_it)
         }
     };
     if needs_sign_in {

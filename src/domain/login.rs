@@ -146,22 +146,18 @@ pub fn sign_in(
     }
 }
 
-/// Counts a wrong second factor exactly like a wrong password.
-pub fn second_factor_failed(
+/// Counts a wrong second factor, or a wrong current password when a
+/// signed-in user changes theirs, exactly like a wrong password at sign-in;
+/// audited as `action`.
+pub fn credential_failed(
     conn: &mut Conn,
     user: &UserRow,
     ip: &str,
+    action: &str,
     now: i64,
 ) -> Result<SignInFailure, QueryError> {
-    log::info!("second factor refused for user id {} from {ip}", user.id);
-    count_failure(
-        conn,
-        &user.username,
-        &user.username,
-        ip,
-        "sign_in.second_factor_failed",
-        now,
-    )
+    log::info!("{action} for user id {} from {ip}", user.id);
+    count_failure(conn, &user.username, &user.username, ip, action, now)
 }
 
 /// Records a completed sign-in (`amr`: how) and clears the username's failures.

@@ -1,5 +1,6 @@
 //! OAuth 2.0 / OpenID Connect rules, free of HTTP and HTML.
 
+pub mod account;
 pub mod admin;
 pub mod at_rest;
 pub mod audit;

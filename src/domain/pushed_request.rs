@@ -186,6 +186,23 @@ pub fn spend(conn: &mut Conn, pushed: &PushedRef, now: i64) -> Result<bool, Quer
     Ok(pushed_requests::update_pushed_request_used(conn, &pushed.request_hash, now)? == 1)
 }
 
+/// The parameters of the authorization request a sign-in page came from:
+/// the pushed ones when it names a pushed request, else `params` itself.
+pub fn requested_params(
+    conn: &mut Conn,
+    params: &HashMap<String, String>,
+) -> Result<HashMap<String, String>, QueryError> {
+    let (Some(request_uri), Some(client_id)) = (params.get("request_uri"), params.get("client_id"))
+    else {
+        return Ok(params.clone());
+    };
+    let hash = secret::hash_secret(request_uri);
+    Ok(pushed_requests::find_pushed_request(conn, &hash)?
+        .filter(|row| &row.client_id == client_id)
+        .and_then(|row| serde_json::from_str(&row.params).ok())
+        .unwrap_or_default())
+}
+
 /// After a sign-in from a page whose authorization request is `params`:
 /// when that names a pushed request, records the new session on it, which
 /// is what satisfies the request's `prompt=login`.

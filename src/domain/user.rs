@@ -19,6 +19,8 @@ pub struct User {
     pub created_at: i64,
     /// Free-form role names, sorted.
     pub roles: Vec<String>,
+    /// An admin requires a second factor of this user.
+    pub require_mfa: bool,
 }
 
 impl From<UserRow> for User {
@@ -32,6 +34,7 @@ impl From<UserRow> for User {
             roles: split_roles(&r.roles),
             disabled: r.disabled,
             created_at: r.created_at,
+            require_mfa: r.require_mfa,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::db::users::UserRow;
 use crate::domain::error::OAuthError;
 use crate::domain::login::{self, SignIn, SignInFailure};
 use crate::domain::mfa::{self, TotpEnrolment};
+use crate::domain::pushed_request;
 use crate::domain::session::NewBrowserSession;
 use crate::state::AppState;
 
@@ -56,14 +57,20 @@ pub async fn login_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     let return_to = Params::parse(req.query_string().as_bytes())
         .ok()
         .and_then(|p| p.get("return_to").map(str::to_owned))
-        .filter(|r| admin_path(r).is_some())
+        .filter(|r| own_page(r).is_some())
         .unwrap_or_default();
     render_login(&state, &req, StatusCode::OK, None, "", None, &return_to)
 }
 
-/// A local admin path, never another site (no `//`, `\\` or control characters).
-fn admin_path(p: &str) -> Option<&str> {
-    let safe = (p == "/admin" || p.starts_with("/admin/") || p.starts_with("/admin?"))
+/// A path of the console or the account page, never another site (no
+/// `//`, `\\` or control characters).
+fn own_page(p: &str) -> Option<&str> {
+    let under = |root: &str| {
+        p == root
+            || p.strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
+    };
+    let safe = (under("/admin") || under("/account"))
         && !p.contains("//")
         && !p.contains('\\')
         && !p.chars().any(char::is_control);
@@ -98,7 +105,9 @@ pub async fn login_post(
         if mfa::has_second_factor(conn, user.id)? {
             return Ok(Ok(AfterPassword::SecondFactor(user)));
         }
-        if mfa_policy.requires(&user) {
+        let requested = pushed_request::requested_params(conn, request.as_map())?;
+        let step_up = mfa::asks_for_two_factors(requested.get("acr_values").map(String::as_str));
+        if mfa_policy.requires(&user) || step_up {
             let enrolment = mfa::enrol_totp(conn, &sealer, &user, &issuer, false, now)
                 .map_err(OAuthError::internal)?;
             return Ok(Ok(AfterPassword::Enrol(user, enrolment)));
@@ -208,7 +217,7 @@ pub(super) fn continue_to(return_to: &str) -> Option<String> {
         return None;
     }
     if return_to.starts_with('/') {
-        return admin_path(return_to).map(str::to_owned);
+        return own_page(return_to).map(str::to_owned);
     }
     let params = Params::parse(return_to.as_bytes()).ok()?;
     let mut out = url::form_urlencoded::Serializer::new(String::new());
@@ -242,5 +251,7 @@ mod tests {
         assert_eq!(continue_to("//evil.example/admin"), None);
         assert_eq!(continue_to("/admin//evil.example"), None);
         assert_eq!(continue_to("/elsewhere"), None);
+        assert_eq!(continue_to("/account").as_deref(), Some("/account"));
+        assert_eq!(continue_to("/accounts"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP endpoints, one file per endpoint group. Handlers stay thin: they read
 //! the request, make one blocking call into the domain and shape the answer.
 
+pub mod account;
 pub mod admin;
 pub mod authorize;
 pub mod client_auth;
@@ -24,6 +25,7 @@ pub mod responses;
 pub mod revocation_feed;
 pub mod revoke;
 pub mod second_factor;
+pub mod signed_in;
 pub mod static_files;
 pub mod token;
 pub mod userinfo;
@@ -141,5 +143,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("GET")),
     )
     .configure(admin::configure)
+    .configure(account::configure)
     .default_service(web::to(responses::not_found));
 }

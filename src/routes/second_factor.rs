@@ -43,6 +43,8 @@ pub(super) struct EnrolPage<'a> {
     pub secret: &'a str,
     pub error: Option<&'a str>,
     pub action: &'a str,
+    /// The new secret, MACed, when it is stored only once confirmed.
+    pub enrolment: &'a str,
     pub csrf_token: &'a str,
     pub return_to: &'a str,
 }
@@ -133,6 +135,7 @@ fn enrol_page(
         secret: &secret,
         error,
         action: "/login/verify",
+        enrolment: "",
         csrf_token: &token,
         return_to,
     };
@@ -292,7 +295,8 @@ async fn check_code(
         }
         .map_err(OAuthError::internal)?;
         if !right {
-            let failure = login::second_factor_failed(conn, &user, &ip, now)?;
+            let failure =
+                login::credential_failed(conn, &user, &ip, "sign_in.second_factor_failed", now)?;
             let again = shown_again(conn)?;
             return Ok(Outcome::Refused(failure, again));
         }

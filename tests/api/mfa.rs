@@ -35,13 +35,31 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// The six-digit code for `secret` (base32) at unix time `at`.
-fn totp(secret: &str, at: i64) -> String {
+pub(crate) fn totp(secret: &str, at: i64) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &base32_decode(secret));
     let mac = hmac::sign(&key, &((at / 30) as u64).to_be_bytes());
     let h = mac.as_ref();
     let o = (h[19] & 0xf) as usize;
     let n = u32::from_be_bytes([h[o] & 0x7f, h[o + 1], h[o + 2], h[o + 3]]) % 1_000_000;
     format!("{n:06}")
+}
+
+/// The key shown on an enrolment page.
+pub(crate) fn enrolment_secret(page: &str) -> String {
+    page.split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("a key on the enrolment page")
+        .to_owned()
+}
+
+/// Where the recovery-codes page continues to.
+fn continue_link(page: &str) -> String {
+    page.split("<a href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a Continue link")
+        .replace("&#38;", "&")
 }
 
 fn secret_of(uri: &str) -> String {
@@ -231,12 +249,7 @@ async fn require_mfa_admins_makes_an_admin_enrol_right_after_the_password() {
     // Act: the admin's password leads to enrolment; a wrong first code
     // shows the same key again; the right one finishes the sign-in.
     let (status, page) = text_of(app.password_step(&req, &admin, &admin_password).await).await;
-    let secret = page
-        .split("<code class=\"secret\">")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap()
-        .to_owned();
+    let secret = enrolment_secret(&page);
     let code = totp(&secret, app.clock.now());
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let (wrong_status, wrong_page) = text_of(app.submit_code(&page, wrong).await).await;
@@ -257,12 +270,7 @@ async fn require_mfa_admins_makes_an_admin_enrol_right_after_the_password() {
         .map(|s| s.split('<').next().unwrap().to_owned())
         .collect();
     assert_eq!(codes.len(), 10, "{done_page}");
-    let next = done_page
-        .split("<a href=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .replace("&#38;", "&");
+    let next = continue_link(&done_page);
     let claims = app.id_token_after(&req, &next).await;
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
 
@@ -290,4 +298,126 @@ async fn require_mfa_admins_makes_an_admin_enrol_right_after_the_password() {
     )
     .await;
     assert_eq!(app.submit_code(&page, &codes[3]).await.status(), 401);
+}
+
+#[tokio::test]
+async fn the_console_requires_and_resets_a_users_second_factor() {
+    // Arrange
+    let (app, csrf) = crate::admin::admin_app().await;
+    let alice = app.new_browser();
+
+    // Act: require MFA of alice; she enrols at her next sign-in.
+    let required = app
+        .admin_post(
+            "/admin/users/alice/require-mfa",
+            &[("csrf_token", &csrf)],
+            None,
+        )
+        .await;
+    let req = AuthRequest::new("spa", SPA);
+    let (_, page) = text_of(alice.password_step(&req, "alice", PASSWORD).await).await;
+    let secret = enrolment_secret(&page);
+    let (enrolled, _) = text_of(
+        alice
+            .submit_code(&page, &totp(&secret, app.clock.now()))
+            .await,
+    )
+    .await;
+    let (_, list) = app.admin_page("/admin/users").await;
+    let (_, user_page) = app.admin_page("/admin/users/alice").await;
+    let reset = app
+        .admin_post(
+            "/admin/users/alice/reset-mfa",
+            &[("csrf_token", &csrf)],
+            None,
+        )
+        .await;
+    let (_, after_reset) = app.admin_page("/admin/users/alice").await;
+    let unrequired = app
+        .admin_post(
+            "/admin/users/alice/unrequire-mfa",
+            &[("csrf_token", &csrf)],
+            None,
+        )
+        .await;
+    let again = app
+        .new_browser()
+        .password_step(&AuthRequest::new("spa", SPA), "alice", PASSWORD)
+        .await;
+
+    // Assert
+    assert_eq!(required.status(), 303);
+    assert!(page.contains("Set up an authenticator app"), "{page}");
+    assert_eq!(enrolled, 200);
+    assert!(list.contains("authenticator app"), "{list}");
+    assert!(user_page.contains("MFA required") && user_page.contains(">Reset MFA</button>"));
+    assert_eq!(reset.status(), 303);
+    assert!(after_reset.contains("authenticator app and recovery codes are removed"));
+    assert!(!after_reset.contains(">Reset MFA</button>"));
+    assert_eq!(unrequired.status(), 303);
+    assert_eq!(again.status(), 303, "the password alone signs in again");
+    let audit = app.admin_page("/admin/audit").await.1;
+    assert!(audit.contains("user.mfa_required") && audit.contains("user.mfa_reset"));
+}
+
+#[tokio::test]
+async fn acr_values_asks_a_password_only_session_for_a_second_factor() {
+    // Arrange: a session signed in with the password alone.
+    let app = app_with_spa().await;
+    let first = AuthRequest::new("spa", SPA);
+    app.sign_in_for_code(&first, "alice").await;
+    let two = "urn:tessera:loa:2fa";
+
+    // Act: the client asks for a second factor, silently and then not.
+    let silent = app
+        .get(
+            &AuthRequest::new("spa", SPA)
+                .with("acr_values", two)
+                .with("prompt", "none")
+                .url(&app),
+        )
+        .await;
+    let req = AuthRequest::new("spa", SPA).with("acr_values", two);
+    let (status, page) = text_of(app.get(&req.url(&app)).await).await;
+    // She has no second factor yet: the password leads to enrolment.
+    let (_, enrol) = text_of(app.submit_login(&page, "alice", PASSWORD).await).await;
+    let secret = enrolment_secret(&enrol);
+    let (_, done) = text_of(
+        app.submit_code(&enrol, &totp(&secret, app.clock.now()))
+            .await,
+    )
+    .await;
+    let next = continue_link(&done);
+    let claims = app.id_token_after(&req, &next).await;
+
+    // Assert
+    assert_eq!(
+        query_param(&location(&silent), "error").as_deref(),
+        Some("login_required")
+    );
+    assert_eq!(status, 200, "the sign-in page again");
+    assert!(page.contains(">Password</label>"));
+    assert_eq!(claims["acr"], two);
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    // The session now has two factors: the next such request goes through.
+    let again = app
+        .get(
+            &AuthRequest::new("spa", SPA)
+                .with("acr_values", two)
+                .url(&app),
+        )
+        .await;
+    assert!(query_param(&location(&again), "code").is_some());
+}
+
+#[tokio::test]
+async fn discovery_lists_the_acr_values_and_the_amr_claims() {
+    let app = spawn_app_with(|_| {}).await;
+    let (_, _, doc) = app.get_json("/.well-known/openid-configuration").await;
+    assert_eq!(
+        doc["acr_values_supported"],
+        serde_json::json!(["urn:tessera:loa:1fa", "urn:tessera:loa:2fa"])
+    );
+    let claims = doc["claims_supported"].as_array().unwrap();
+    assert!(claims.contains(&"amr".into()) && claims.contains(&"acr".into()));
 }

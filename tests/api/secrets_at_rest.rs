@@ -1,5 +1,5 @@
-//! Secrets at rest: with `secret_key_file` set, signing keys and server
-//! secrets are stored only encrypted; a wrong or missing key stops the
+//! Secrets at rest: with `secret_key_file` set, signing keys, server
+//! secrets and users' TOTP secrets are stored only encrypted; a wrong or missing key stops the
 //! server with one clear error; `tessera secrets rekey` re-encrypts.
 
 use std::net::TcpListener;
@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
+use tessera::db::second_factors::list_totp_secrets;
 use tessera::db::server_secrets::list_server_secrets;
 use tessera::db::signing_keys::list_stored_private_keys;
-use tessera::domain::at_rest::{Sealer, server_secret_label, signing_key_label};
+use tessera::domain::at_rest::{Sealer, server_secret_label, signing_key_label, totp_secret_label};
 use tessera::domain::clock::Clock;
 use tessera::startup::Application;
 
@@ -57,6 +58,7 @@ fn stored_secrets(app: &TestApp) -> Vec<(String, Vec<u8>)> {
     let mut conn = app.pool.get().unwrap();
     let keys = list_stored_private_keys(&mut conn).unwrap();
     let secrets = list_server_secrets(&mut conn).unwrap();
+    let totp = list_totp_secrets(&mut conn).unwrap();
     keys.into_iter()
         .map(|(kid, v)| (signing_key_label(&kid), v))
         .chain(
@@ -65,7 +67,14 @@ fn stored_secrets(app: &TestApp) -> Vec<(String, Vec<u8>)> {
                 .filter(|(name, _)| name != "secret_key_check")
                 .map(|(name, v)| (server_secret_label(&name), v)),
         )
+        .chain(totp.into_iter().map(|(id, v)| (totp_secret_label(id), v)))
         .collect()
+}
+
+/// Gives alice an authenticator app with the CLI.
+fn enrol_alice(app: &TestApp) {
+    app.add_user("alice", "correct horse battery");
+    stdout_ok(&app.cli(&["user", "totp", "alice"], None));
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -111,6 +120,7 @@ async fn with_a_secret_key_no_private_key_material_is_stored() {
     let app = spawn_app_on(db.clone(), |s| s.secret_key_file = key.setting()).await;
     let secret = app.add_confidential_client("svc", "client_credentials", "");
     issue_and_verify(&app, "svc", &secret).await;
+    enrol_alice(&app);
 
     // Act: read every stored secret as a copy of the database has it.
     let stored = stored_secrets(&app);
@@ -132,6 +142,10 @@ async fn with_a_secret_key_no_private_key_material_is_stored() {
     assert!(
         plain.iter().any(|p| contains(p, RSA_PKCS8_HEADER)),
         "a signing key was among the opened secrets"
+    );
+    assert!(
+        plain.iter().any(|p| p.len() == 20),
+        "a TOTP secret was among the opened secrets"
     );
     if !db.is_postgres() {
         drop(app);
@@ -199,6 +213,7 @@ async fn rekey_reencrypts_every_secret_and_only_the_new_key_opens_them() {
     let app = spawn_app_on(db.clone(), |s| s.secret_key_file = a.setting()).await;
     let secret = app.add_confidential_client("svc", "client_credentials", "");
     let token = issue_and_verify(&app, "svc", &secret).await;
+    enrol_alice(&app);
     let under_a: Vec<Vec<u8>> = stored_secrets(&app)
         .iter()
         .map(|(l, v)| a.sealer().open(l, v).unwrap())

@@ -1,7 +1,8 @@
 //! Users in the console: listing, creating, disabling, roles, passwords.
 
-use crate::db::{Conn, QueryError, refresh_tokens, users};
+use crate::db::{Conn, QueryError, refresh_tokens, second_factors, users};
 use crate::domain::audit::{self, Actor};
+use crate::domain::mfa::{self, Factors};
 use crate::domain::password;
 use crate::domain::user::{self, NewUserRequest, User, UserError};
 
@@ -85,6 +86,55 @@ pub fn reset_password(
     }
     audit::record(conn, actor, "user.password_reset", username, "", now)?;
     Ok(new)
+}
+
+/// Requires (or stops requiring) a second factor of a user, whatever the
+/// server's policy.
+pub fn set_require_mfa(
+    conn: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    required: bool,
+    now: i64,
+) -> Result<(), UserError> {
+    if users::update_user_require_mfa(conn, username, required)? == 0 {
+        return Err(UserError::Unknown(username.to_owned()));
+    }
+    let action = if required {
+        "user.mfa_required"
+    } else {
+        "user.mfa_not_required"
+    };
+    audit::record(conn, actor, action, username, "", now)?;
+    Ok(())
+}
+
+/// Removes a user's second factors (a lost phone): their next sign-in
+/// takes the password alone, or enrols again where one is required.
+pub fn reset_mfa(
+    conn: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    now: i64,
+) -> Result<(), UserError> {
+    let user = users::find_user_by_username(conn, username)?
+        .ok_or_else(|| UserError::Unknown(username.to_owned()))?;
+    mfa::reset(conn, user.id)?;
+    audit::record(conn, actor, "user.mfa_reset", username, "", now)?;
+    Ok(())
+}
+
+/// The second factors of a user.
+pub fn user_factors(conn: &mut Conn, username: &str) -> Result<Factors, UserError> {
+    let user = users::find_user_by_username(conn, username)?
+        .ok_or_else(|| UserError::Unknown(username.to_owned()))?;
+    Ok(mfa::factors(conn, user.id)?)
+}
+
+/// Which of these users have an authenticator app.
+pub fn with_second_factor(conn: &mut Conn, list: &[User]) -> Result<Vec<String>, QueryError> {
+    let names: Vec<String> = list.iter().map(|u| u.username.clone()).collect();
+    second_factors::usernames_with_totp(conn, &names)
 }
 
 /// A live grant: (client, scope, offline, since).

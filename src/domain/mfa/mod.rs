@@ -12,6 +12,7 @@ use crate::db::users::UserRow;
 use crate::db::{Conn, QueryError};
 
 use super::at_rest::{SealError, Sealer, totp_secret_label};
+use super::flows::refresh::RotationKey;
 use super::secret;
 
 /// `amr` of a session signed in with a password alone.
@@ -25,6 +26,12 @@ pub const ACR_ONE_FACTOR: &str = "urn:tessera:loa:1fa";
 pub const ACR_TWO_FACTORS: &str = "urn:tessera:loa:2fa";
 /// What discovery lists, weakest first.
 pub const ACR_VALUES: [&str; 2] = [ACR_ONE_FACTOR, ACR_TWO_FACTORS];
+
+/// True when an authorization request's `acr_values` asks for a sign-in
+/// with a second factor.
+pub fn asks_for_two_factors(acr_values: Option<&str>) -> bool {
+    acr_values.is_some_and(|v| v.split(' ').any(|a| a == ACR_TWO_FACTORS))
+}
 
 /// Who must sign in with a second factor (`require_mfa`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -84,6 +91,7 @@ pub enum MfaError {
 }
 
 /// A TOTP secret just made, shown to its user once.
+#[derive(Clone)]
 pub struct TotpEnrolment {
     secret: Vec<u8>,
     /// For an authenticator app (and its QR code).
@@ -131,8 +139,66 @@ pub fn enrol_totp(
 ) -> Result<TotpEnrolment, MfaError> {
     let secret = secret::random_bytes::<{ totp::SECRET_LEN }>().to_vec();
     let stored = sealer.seal(&totp_secret_label(user.id), &secret)?;
-    store::replace_totp(conn, user.id, &stored, confirmed.then_some(now), now)?;
+    store::replace_totp(conn, user.id, &stored, confirmed.then_some(now), 0, now)?;
     Ok(enrolment(issuer, user, secret))
+}
+
+/// A new secret that is stored only once its first code confirms it (see
+/// [`confirm_new_totp`]): an authenticator already set up keeps working
+/// until then. The secret travels in the enrolment form as
+/// [`enrolment_token`], MACed for this user.
+pub fn new_totp(issuer: &str, user: &UserRow) -> TotpEnrolment {
+    enrolment(
+        issuer,
+        user,
+        secret::random_bytes::<{ totp::SECRET_LEN }>().to_vec(),
+    )
+}
+
+fn enrolment_mac(key: &RotationKey, user_id: i32, secret_text: &str) -> String {
+    key.mac(&format!("totp-enrolment|{user_id}|{secret_text}"))
+}
+
+/// The form field that carries a new secret to its confirmation.
+pub fn enrolment_token(key: &RotationKey, user_id: i32, e: &TotpEnrolment) -> String {
+    let text = e.secret_text();
+    format!("{text}.{}", enrolment_mac(key, user_id, &text))
+}
+
+/// The enrolment an [`enrolment_token`] carries, if this server made it for
+/// this user.
+pub fn read_enrolment_token(
+    key: &RotationKey,
+    issuer: &str,
+    user: &UserRow,
+    token: &str,
+) -> Option<TotpEnrolment> {
+    use subtle::ConstantTimeEq;
+    let (text, mac) = token.split_once('.')?;
+    let expected = enrolment_mac(key, user.id, text);
+    if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
+        return None;
+    }
+    let secret = totp::base32_decode(text)?;
+    (secret.len() == totp::SECRET_LEN).then(|| enrolment(issuer, user, secret))
+}
+
+/// Stores a new enrolment once `presented` is a current code for it,
+/// replacing any earlier one; the code counts as used.
+pub fn confirm_new_totp(
+    conn: &mut Conn,
+    sealer: &Sealer,
+    user_id: i32,
+    e: &TotpEnrolment,
+    presented: &str,
+    now: i64,
+) -> Result<bool, MfaError> {
+    let Some(step) = totp::matching_step(&e.secret, presented, now) else {
+        return Ok(false);
+    };
+    let stored = sealer.seal(&totp_secret_label(user_id), &e.secret)?;
+    store::replace_totp(conn, user_id, &stored, Some(now), step, now)?;
+    Ok(true)
 }
 
 /// An enrolment waiting for its first code, shown again after a wrong one.

@@ -83,6 +83,27 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of an unpadded RFC 4648 base32 text, upper case, as [`base32`]
+/// writes it.
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | u32::from(value);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
 /// The `otpauth://` URI an authenticator app enrols from (the de facto
 /// Key Uri Format): `issuer` names this server, `account` the user.
 pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
@@ -164,7 +185,9 @@ mod tests {
             ("foobar", "MZXW6YTBOI"),
         ] {
             assert_eq!(base32(plain.as_bytes()), encoded);
+            assert_eq!(base32_decode(encoded), Some(plain.as_bytes().to_vec()));
         }
+        assert_eq!(base32_decode("mzxw6"), None);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! JavaScript. Every page needs a signed-in admin; every change is a POST
 //! carrying a CSRF token bound to the session and passing a same-origin check.
 
-mod access;
 pub mod audit;
 pub mod clients;
 pub mod keys;
@@ -15,13 +14,8 @@ use actix_web::web;
 
 use super::pages::error_page;
 
-pub use access::{AdminCtx, AdminForm};
+pub use super::signed_in::{AdminCtx, AdminForm, FLASH_COOKIE, RECENT_SIGN_IN};
 pub use render::{ago, done, needs_fresh_sign_in, path_segment, render_admin, show_secret, when};
-
-/// Credential-changing actions need a sign-in at most this old.
-pub const RECENT_SIGN_IN: i64 = 600;
-/// Carries a one-line message from a POST to the page it redirects to.
-const FLASH_COOKIE: &str = "tessera_flash";
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -23,6 +23,7 @@ struct Row {
     email: String,
     role: &'static str,
     status: &'static str,
+    second_factor: &'static str,
     created: String,
 }
 
@@ -53,6 +54,9 @@ struct UserPage {
     disabled: bool,
     created: String,
     roles: String,
+    require_mfa: bool,
+    totp: bool,
+    recovery_codes_left: i64,
     sessions: Vec<String>,
     grants: Vec<String>,
 }
@@ -63,6 +67,15 @@ fn role(admin: bool) -> &'static str {
 
 fn status(disabled: bool) -> &'static str {
     if disabled { "disabled" } else { "active" }
+}
+
+/// What the users list says of a user's second factor.
+fn second_factor(totp: bool, required: bool) -> &'static str {
+    match (totp, required) {
+        (true, _) => "authenticator app",
+        (false, true) => "none (required)",
+        (false, false) => "none",
+    }
 }
 
 /// Lists users.
@@ -80,16 +93,17 @@ pub async fn admin_users_get(
         .max(0);
     let s = search.clone();
     let rows = crate::db::run(&state.pool, move |conn| {
-        admin::list_users(
+        let users = admin::list_users(
             conn,
             (!s.is_empty()).then_some(s.as_str()),
             page,
             PER_PAGE + 1,
-        )
-        .map_err(OAuthError::from)
+        )?;
+        let with_factor = admin::with_second_factor(conn, &users)?;
+        Ok::<_, OAuthError>((users, with_factor))
     })
     .await;
-    let mut rows = match rows {
+    let (mut rows, with_factor) = match rows {
         Ok(r) => r,
         Err(e) => return internal_error_page(e),
     };
@@ -109,6 +123,7 @@ pub async fn admin_users_get(
             .map(|u| Row {
                 role: role(u.is_admin),
                 status: status(u.disabled),
+                second_factor: second_factor(with_factor.contains(&u.username), u.require_mfa),
                 created: when(now, u.created_at),
                 name: u.name.unwrap_or_default(),
                 email: u.email.unwrap_or_default(),
@@ -178,12 +193,13 @@ pub async fn admin_user_get(
     let username = path.into_inner();
     let (u2, now) = (username.clone(), ctx.now);
     let outcome = crate::db::run(&state.pool, move |conn| {
-        let found = admin::user_grants(conn, &u2, now);
+        let found = admin::user_grants(conn, &u2, now)
+            .and_then(|g| admin::user_factors(conn, &u2).map(|f| (g, f)));
         let sessions = admin::list_sessions(conn, Some(&u2), now)?;
         Ok::<_, OAuthError>(found.map(|f| (f, sessions)))
     })
     .await;
-    let ((user, grants), sessions) = match outcome {
+    let (((user, grants), factors), sessions) = match outcome {
         Ok(Ok(x)) => x,
         Ok(Err(e)) => return done("/admin/users", &e.to_string()),
         Err(e) => return internal_error_page(e),
@@ -198,6 +214,9 @@ pub async fn admin_user_get(
         disabled: user.disabled,
         created: when(now, user.created_at),
         roles: user.roles.join(", "),
+        require_mfa: user.require_mfa,
+        totp: factors.totp,
+        recovery_codes_left: factors.recovery_codes_left,
         email: user.email.unwrap_or_default(),
         username: user.username,
         sessions: sessions
@@ -235,7 +254,7 @@ pub async fn admin_user_action_post(
     let (username, action) = path.into_inner();
     let roles = form.get("roles").unwrap_or("").to_owned();
     let back = format!("/admin/users/{}", super::path_segment(&username));
-    if action == "reset-password" && !ctx.recently_signed_in() {
+    if matches!(action.as_str(), "reset-password" | "reset-mfa") && !ctx.recently_signed_in() {
         return needs_fresh_sign_in(&back);
     }
     if action == "disable" && username == ctx.session.user.username {
@@ -261,6 +280,9 @@ pub async fn admin_user_action_post(
                 admin::revoke_user_sessions(conn, &actor, &u, ttl, now).map(|_| None)
             }
             "roles" => admin::set_roles(conn, &actor, &u, &roles, now).map(|_| None),
+            "require-mfa" => admin::set_require_mfa(conn, &actor, &u, true, now).map(|_| None),
+            "unrequire-mfa" => admin::set_require_mfa(conn, &actor, &u, false, now).map(|_| None),
+            "reset-mfa" => admin::reset_mfa(conn, &actor, &u, now).map(|_| None),
             _ => return Ok(None),
         };
         Ok::<_, OAuthError>(Some(r))
@@ -295,6 +317,13 @@ fn flash_outcome(
                 "roles" => format!(
                     "{username}'s roles are saved; tokens carry them from the next sign-in or refresh."
                 ),
+                "require-mfa" => {
+                    format!("{username} must sign in with a second factor from their next sign-in.")
+                }
+                "unrequire-mfa" => format!("A second factor is no longer required of {username}."),
+                "reset-mfa" => {
+                    format!("{username}'s authenticator app and recovery codes are removed.")
+                }
                 _ => format!("All of {username}'s sessions are revoked."),
             };
             done(back, &message)

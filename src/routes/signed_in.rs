@@ -1,5 +1,6 @@
-//! Who may use the console: the signed-in admin behind a request, and for a
-//! change, the same-origin check and the session-bound CSRF token.
+//! Who is behind a request to the signed-in pages (the admin console and a
+//! user's own account page): the live session, and for a change, the
+//! same-origin check and the session-bound CSRF token.
 
 use actix_web::dev::Payload;
 use actix_web::error::InternalError;
@@ -15,10 +16,14 @@ use crate::routes::form::{Params, read_form};
 use crate::routes::pages::{client_ip, error_page, internal_error_page, redirect, session_value};
 use crate::state::AppState;
 
-use super::{FLASH_COOKIE, RECENT_SIGN_IN};
+/// Credential-changing actions need a sign-in at most this old.
+pub const RECENT_SIGN_IN: i64 = 600;
+/// Carries a one-line message from a POST to the page it redirects to.
+pub const FLASH_COOKIE: &str = "tessera_flash";
 
-/// The signed-in admin behind a request.
-pub struct AdminCtx {
+/// The signed-in user behind a request to a page; `ADMIN`: the admin
+/// console, open to admins only.
+pub struct PageCtx<const ADMIN: bool> {
     pub session: ActiveSession,
     pub csrf: String,
     pub flash: Option<String>,
@@ -26,8 +31,13 @@ pub struct AdminCtx {
     pub now: i64,
 }
 
-impl AdminCtx {
-    /// The admin as an audit actor.
+/// The signed-in admin behind a console request.
+pub type AdminCtx = PageCtx<true>;
+/// The signed-in user behind a request to their account page.
+pub type AccountCtx = PageCtx<false>;
+
+impl<const ADMIN: bool> PageCtx<ADMIN> {
+    /// The user as an audit actor.
     pub fn actor(&self) -> Actor<'_> {
         Actor {
             name: &self.session.user.username,
@@ -41,9 +51,9 @@ impl AdminCtx {
     }
 }
 
-/// A handler argument: the signed-in admin, or else the sign-in redirect or
-/// 403 page as the response.
-impl FromRequest for AdminCtx {
+/// A handler argument: the signed-in user (admin), or else the sign-in
+/// redirect or 403 page as the response.
+impl<const ADMIN: bool> FromRequest for PageCtx<ADMIN> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
@@ -51,19 +61,24 @@ impl FromRequest for AdminCtx {
         let req = req.clone();
         Box::pin(async move {
             let state = app_state(&req)?;
-            admin_ctx(&state, &req).await.map_err(as_error)
+            page_ctx::<ADMIN>(&state, &req).await.map_err(as_error)
         })
     }
 }
 
-/// A handler argument for every state-changing request: the admin and the
+/// A handler argument for every state-changing request: the user and the
 /// form, after the origin check and the CSRF token.
-pub struct AdminForm {
-    pub ctx: AdminCtx,
+pub struct PageForm<const ADMIN: bool> {
+    pub ctx: PageCtx<ADMIN>,
     pub form: Params,
 }
 
-impl FromRequest for AdminForm {
+/// A console change.
+pub type AdminForm = PageForm<true>;
+/// A change on the account page.
+pub type AccountForm = PageForm<false>;
+
+impl<const ADMIN: bool> FromRequest for PageForm<ADMIN> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
@@ -72,8 +87,10 @@ impl FromRequest for AdminForm {
         let body = web::Payload::from_request(&req, payload).into_inner();
         Box::pin(async move {
             let state = app_state(&req)?;
-            let (ctx, form) = admin_post(&state, &req, body?).await.map_err(as_error)?;
-            Ok(AdminForm { ctx, form })
+            let (ctx, form) = page_post::<ADMIN>(&state, &req, body?)
+                .await
+                .map_err(as_error)?;
+            Ok(PageForm { ctx, form })
         })
     }
 }
@@ -86,12 +103,15 @@ fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, actix_web::Error>
 
 /// An error whose response is `res` itself.
 fn as_error(res: HttpResponse) -> actix_web::Error {
-    InternalError::from_response("admin request refused", res).into()
+    InternalError::from_response("page request refused", res).into()
 }
 
-/// Resolves the admin for a page, or the response to send instead: a
-/// redirect to the sign-in page, or 403 for a signed-in non-admin.
-async fn admin_ctx(state: &AppState, req: &HttpRequest) -> Result<AdminCtx, HttpResponse> {
+/// Resolves the user for a page, or the response to send instead: a
+/// redirect to the sign-in page, or 403 for a non-admin on the console.
+async fn page_ctx<const ADMIN: bool>(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<PageCtx<ADMIN>, HttpResponse> {
     let now = state.clock.now();
     let policy = state.settings.session_policy();
     let session = match session_value(req) {
@@ -110,7 +130,7 @@ async fn admin_ctx(state: &AppState, req: &HttpRequest) -> Result<AdminCtx, Http
         let enc: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
         return Err(redirect(StatusCode::SEE_OTHER, &format!("/login?return_to={enc}")).finish());
     };
-    if !session.user.is_admin {
+    if ADMIN && !session.user.is_admin {
         return Err(admin_headers(error_page(
             StatusCode::FORBIDDEN,
             "Forbidden",
@@ -129,7 +149,7 @@ async fn admin_ctx(state: &AppState, req: &HttpRequest) -> Result<AdminCtx, Http
                 .map(|s| s.into_owned())
         })
         .filter(|s| !s.is_empty());
-    Ok(AdminCtx {
+    Ok(PageCtx {
         session,
         csrf,
         flash,
@@ -138,7 +158,7 @@ async fn admin_ctx(state: &AppState, req: &HttpRequest) -> Result<AdminCtx, Http
     })
 }
 
-/// True when a POST comes from the console itself. Browsers send
+/// True when a POST comes from this site's own pages. Browsers send
 /// `Sec-Fetch-Site` (or at least `Origin`) on form posts; the admin pages use
 /// `Referrer-Policy: same-origin`, so `Origin` is the real origin, not `null`.
 pub fn same_origin(req: &HttpRequest, issuer: &str) -> bool {
@@ -158,36 +178,36 @@ pub fn same_origin(req: &HttpRequest, issuer: &str) -> bool {
 }
 
 /// Checks origin, session and CSRF token for a state-changing request and
-/// returns the admin with the form.
-async fn admin_post(
+/// returns the user with the form.
+async fn page_post<const ADMIN: bool>(
     state: &AppState,
     req: &HttpRequest,
     body: web::Payload,
-) -> Result<(AdminCtx, Params), HttpResponse> {
+) -> Result<(PageCtx<ADMIN>, Params), HttpResponse> {
+    let from = if ADMIN {
+        "the admin console"
+    } else {
+        "this site"
+    };
     if !same_origin(req, &state.settings.issuer) {
-        log::warn!(
-            "security: cross-origin admin POST to {} refused",
-            req.path()
-        );
-        return Err(forbidden(
-            "The request did not come from the admin console.",
-        ));
+        log::warn!("security: cross-origin POST to {} refused", req.path());
+        return Err(forbidden(&format!("The request did not come from {from}.")));
     }
     let form = read_form(req, body)
         .await
         .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Invalid request", &e.description()))?;
-    let ctx = admin_ctx(state, req).await?;
+    let ctx = page_ctx::<ADMIN>(state, req).await?;
     let ok: bool = form
         .get("csrf_token")
         .is_some_and(|t| t.as_bytes().ct_eq(ctx.csrf.as_bytes()).into());
     if !ok {
         log::warn!(
-            "security: admin POST to {} without a valid CSRF token refused",
+            "security: POST to {} without a valid CSRF token refused",
             req.path()
         );
-        return Err(forbidden(
-            "The form expired or was not sent from the admin console.",
-        ));
+        return Err(forbidden(&format!(
+            "The form expired or was not sent from {from}."
+        )));
     }
     Ok((ctx, form))
 }
