@@ -25,6 +25,7 @@ mod logout;
 mod logs;
 mod metrics;
 mod mfa;
+mod mfa_browser;
 mod openapi;
 mod par;
 mod posts_browser;
