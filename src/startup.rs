@@ -22,6 +22,7 @@ use crate::domain::clock::Clock;
 use crate::domain::flows::refresh::RotationKey;
 use crate::domain::housekeeping;
 use crate::domain::keys::{self, KeyStore, provider};
+use crate::domain::passkeys::RelyingParty;
 use crate::routes;
 use crate::routes::path_guard::refuse_nul_in_path;
 use crate::routes::request_log::request_log;
@@ -73,6 +74,7 @@ impl Application {
         .context("Failed to run start-up tasks")??;
 
         let remote_keys = RemoteKeySets::new().context("Failed to build the client key fetcher")?;
+        let passkeys = RelyingParty::for_issuer(&settings.issuer).map(Arc::new);
         let state = AppState {
             clients: Arc::new(ClientCache::new(settings.client_cache_ttl)),
             remote_keys: Arc::new(remote_keys),
@@ -82,6 +84,7 @@ impl Application {
             clock,
             rotation,
             sealer: state_sealer,
+            passkeys,
             stopping: Stopping::default(),
         };
         let port = listener.local_addr()?.port();

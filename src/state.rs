@@ -11,6 +11,7 @@ use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
 use crate::domain::flows::refresh::RotationKey;
 use crate::domain::keys::KeyStore;
+use crate::domain::passkeys::RelyingParty;
 
 /// Shared, cheaply cloned server state (one per server, so tests can run
 /// several servers with their own settings in one process).
@@ -23,6 +24,9 @@ pub struct AppState {
     pub rotation: RotationKey,
     /// Seals and opens users' stored second-factor secrets.
     pub sealer: Sealer,
+    /// The WebAuthn relying party; `None` when the issuer's host is an IP
+    /// address (browsers refuse passkeys there).
+    pub passkeys: Option<Arc<RelyingParty>>,
     /// Registrations for the `client_credentials` path of `/token`.
     pub clients: Arc<ClientCache>,
     /// Key sets of `private_key_jwt` clients registered by URL.

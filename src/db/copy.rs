@@ -13,18 +13,19 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_log, auth_codes, client_assertions, clients, consents, dpop_proofs, feed_counters,
-    login_throttle, logout_deliveries, pushed_requests, recovery_codes, refresh_tokens,
-    revocation_events, revoked_access_tokens, server_secrets, session_clients, sessions,
-    signing_keys, user_totp, users,
+    login_throttle, logout_deliveries, passkey_ceremonies, passkeys, pushed_requests,
+    recovery_codes, refresh_tokens, revocation_events, revoked_access_tokens, server_secrets,
+    session_clients, sessions, signing_keys, user_totp, users,
 };
 use super::{Conn, QueryError};
 
 mod rows;
 use rows::{
     AuditCopy, AuthCodeCopy, ClientAssertionCopy, ClientCopy, ConsentCopy, DpopProofCopy,
-    FeedCounterCopy, LogoutDeliveryCopy, PushedRequestCopy, RecoveryCodeCopy, RefreshTokenCopy,
-    RevocationEventCopy, RevokedAccessTokenCopy, ServerSecretCopy, SessionClientCopy, SessionCopy,
-    SigningKeyCopy, ThrottleCopy, UserCopy, UserTotpCopy,
+    FeedCounterCopy, LogoutDeliveryCopy, PasskeyCeremonyCopy, PasskeyCopy, PushedRequestCopy,
+    RecoveryCodeCopy, RefreshTokenCopy, RevocationEventCopy, RevokedAccessTokenCopy,
+    ServerSecretCopy, SessionClientCopy, SessionCopy, SigningKeyCopy, ThrottleCopy, UserCopy,
+    UserTotpCopy,
 };
 
 /// Rows per page. The widest table has 15 columns: 7,500 bind parameters per
@@ -32,10 +33,12 @@ use rows::{
 const BATCH: i64 = 500;
 
 /// Every table, each after the tables its foreign keys point to.
-pub const TABLES: [&str; 20] = [
+pub const TABLES: [&str; 22] = [
     "users",
     "user_totp",
     "recovery_codes",
+    "passkeys",
+    "passkey_ceremonies",
     "clients",
     "signing_keys",
     "server_secrets",
@@ -59,8 +62,9 @@ pub const TABLES: [&str; 20] = [
 /// carry their ids, so each sequence is moved past them afterwards, or the
 /// next insert would collide with a copied row. (Feed ids come from the
 /// `feed_counters` row, copied as it is; its sequence is moved all the same.)
-const IDENTITY_TABLES: [&str; 6] = [
+const IDENTITY_TABLES: [&str; 7] = [
     "users",
+    "passkeys",
     "logout_deliveries",
     "sessions",
     "refresh_tokens",
@@ -204,6 +208,8 @@ fn count_table(conn: &mut Conn, table: &str) -> QueryResult<i64> {
         "login_throttle" => count!(login_throttle),
         "user_totp" => count!(user_totp),
         "recovery_codes" => count!(recovery_codes),
+        "passkeys" => count!(passkeys),
+        "passkey_ceremonies" => count!(passkey_ceremonies),
         "audit_log" => count!(audit_log),
         _ => Err(QueryError::NotFound),
     }
@@ -259,6 +265,8 @@ fn copy_table(src: &mut Conn, dst: &mut Conn, table: &str) -> QueryResult<i64> {
         "users" => by_key!(users, UserCopy, id),
         "user_totp" => by_key!(user_totp, UserTotpCopy, user_id),
         "recovery_codes" => by_pair!(recovery_codes, RecoveryCodeCopy, user_id, code_hash),
+        "passkeys" => by_key!(passkeys, PasskeyCopy, id),
+        "passkey_ceremonies" => by_key!(passkey_ceremonies, PasskeyCeremonyCopy, id_hash),
         "clients" => by_key!(clients, ClientCopy, client_id),
         "signing_keys" => by_key!(signing_keys, SigningKeyCopy, kid),
         "server_secrets" => by_key!(server_secrets, ServerSecretCopy, name),
@@ -333,7 +341,8 @@ mod tests {
             refresh_tokens: RefreshTokenCopy, revoked_access_tokens: RevokedAccessTokenCopy,
             feed_counters: FeedCounterCopy, revocation_events: RevocationEventCopy,
             consents: ConsentCopy, login_throttle: ThrottleCopy, audit_log: AuditCopy,
-            user_totp: UserTotpCopy, recovery_codes: RecoveryCodeCopy);
+            user_totp: UserTotpCopy, recovery_codes: RecoveryCodeCopy, passkeys: PasskeyCopy,
+            passkey_ceremonies: PasskeyCeremonyCopy);
     }
 
     #[test]

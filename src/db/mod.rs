@@ -16,6 +16,7 @@ pub mod consents;
 pub mod copy;
 pub mod dpop_proofs;
 pub mod logout_deliveries;
+pub mod passkeys;
 pub mod pool;
 pub mod pushed_requests;
 pub mod refresh_tokens;
@@ -103,6 +104,14 @@ pub fn is_busy(e: &QueryError) -> bool {
         }
         _ => false,
     }
+}
+
+/// True when an insert failed because the row's unique key is taken.
+pub fn is_unique_violation(e: &QueryError) -> bool {
+    matches!(
+        e,
+        QueryError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// A trivial round trip, for health checks.

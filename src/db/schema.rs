@@ -207,6 +207,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Integer,
+        user_id -> Integer,
+        credential_id -> Binary,
+        name -> Text,
+        credential -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    passkey_ceremonies (id_hash) {
+        id_hash -> Binary,
+        user_id -> Nullable<Integer>,
+        purpose -> Text,
+        state -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     recovery_codes (user_id, code_hash) {
         user_id -> Integer,
         code_hash -> Binary,
@@ -244,6 +266,8 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(passkey_ceremonies -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -254,6 +278,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dpop_proofs,
     login_throttle,
     logout_deliveries,
+    passkey_ceremonies,
+    passkeys,
     pushed_requests,
     recovery_codes,
     refresh_tokens,

@@ -2,7 +2,7 @@
 //! holds SQLite's write lock for long.
 
 use crate::db::{
-    Conn, QueryError, auth_codes, client_assertions, dpop_proofs, logout_deliveries,
+    Conn, QueryError, auth_codes, client_assertions, dpop_proofs, logout_deliveries, passkeys,
     pushed_requests, refresh_tokens, revocation_events, revocations, sessions, throttle,
 };
 
@@ -21,6 +21,7 @@ pub struct Purged {
     pub pushed_requests: usize,
     pub client_assertions: usize,
     pub dpop_proofs: usize,
+    pub passkey_ceremonies: usize,
     pub logout_deliveries: usize,
     pub refresh_tokens: usize,
     pub sessions: usize,
@@ -53,6 +54,7 @@ pub fn purge(conn: &mut Conn, now: i64) -> Result<Purged, QueryError> {
             client_assertions::delete_expired_client_assertions(conn, now, BATCH)
         })?,
         dpop_proofs: drain(|| dpop_proofs::delete_expired_dpop_proofs(conn, now, BATCH))?,
+        passkey_ceremonies: drain(|| passkeys::delete_expired_ceremonies(conn, now, BATCH))?,
         logout_deliveries: drain(|| {
             logout_deliveries::delete_finished_deliveries(conn, now - KEEP_ENDED, BATCH)
         })?,

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod pkce;
 pub mod pushed_request;

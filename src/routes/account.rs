@@ -20,6 +20,7 @@ use crate::state::AppState;
 use super::admin::{FLASH_COOKIE, when};
 use super::login::throttled_message;
 use super::pages::{html, internal_error_page, redirect, render};
+use super::passkeys;
 use super::second_factor::{EnrolPage, RecoveryCodesPage, qr_svg};
 use super::signed_in::{AccountCtx, AccountForm};
 
@@ -32,6 +33,13 @@ struct SessionRow {
     user_agent: String,
     ip: String,
     signed_in: String,
+    last_used: String,
+}
+
+struct PasskeyView {
+    id: i32,
+    name: String,
+    added: String,
     last_used: String,
 }
 
@@ -51,6 +59,8 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     totp: bool,
     recovery_codes_left: i64,
+    passkeys_available: bool,
+    passkeys: Vec<PasskeyView>,
     consents: Vec<ConsentRow>,
 }
 
@@ -98,6 +108,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/totp/confirm", web::post().to(totp_confirm_post))
             .route("/totp/remove", web::post().to(totp_remove_post))
             .route("/recovery-codes", web::post().to(recovery_codes_post))
+            .route("/passkeys/start", web::post().to(passkeys::register_start))
+            .route(
+                "/passkeys/finish",
+                web::post().to(passkeys::register_finish),
+            )
+            .route(
+                "/passkeys/{id}/remove",
+                web::post().to(passkeys::remove_post),
+            )
             .route(
                 "/consents/{client_id}/withdraw",
                 web::post().to(withdraw_consent_post),
@@ -127,12 +146,12 @@ fn flash_redirect(location: &str, message: &str) -> HttpResponse {
 }
 
 /// Back to the account page with a message.
-fn done(message: &str) -> HttpResponse {
+pub(super) fn done(message: &str) -> HttpResponse {
     flash_redirect(PATH, message)
 }
 
 /// Sends the user to sign in again before changing a second factor.
-fn needs_fresh_sign_in() -> HttpResponse {
+pub(super) fn needs_fresh_sign_in() -> HttpResponse {
     flash_redirect(
         "/login?return_to=%2Faccount",
         "Sign in again to do this: it needs a sign-in from the last 10 minutes.",
@@ -146,10 +165,11 @@ async fn account_get(ctx: AccountCtx, state: web::Data<AppState>) -> HttpRespons
         let sessions = account::own_sessions(conn, &user, current, now)?;
         let factors = mfa::factors(conn, user.id)?;
         let consents = account::consents(conn, user.id)?;
-        Ok::<_, OAuthError>((sessions, factors, consents))
+        let keys = crate::domain::passkeys::list(conn, user.id)?;
+        Ok::<_, OAuthError>((sessions, factors, consents, keys))
     })
     .await;
-    let (sessions, factors, consents) = match loaded {
+    let (sessions, factors, consents, keys) = match loaded {
         Ok(l) => l,
         Err(e) => return internal_error_page(e),
     };
@@ -170,6 +190,18 @@ async fn account_get(ctx: AccountCtx, state: web::Data<AppState>) -> HttpRespons
             .collect(),
         totp: factors.totp,
         recovery_codes_left: factors.recovery_codes_left,
+        passkeys_available: state.passkeys.is_some(),
+        passkeys: keys
+            .into_iter()
+            .map(|k| PasskeyView {
+                id: k.id,
+                added: when(now, k.created_at),
+                last_used: k
+                    .last_used_at
+                    .map_or_else(|| "never".into(), |t| when(now, t)),
+                name: k.name,
+            })
+            .collect(),
         consents: consents
             .into_iter()
             .map(|c| ConsentRow {

@@ -28,6 +28,8 @@ struct LoginPage<'a> {
     username: &'a str,
     csrf_token: &'a str,
     return_to: &'a str,
+    /// "Sign in with a passkey" (only where the issuer allows WebAuthn).
+    passkeys: bool,
 }
 
 /// Renders the sign-in form. `return_to` is the authorization request's
@@ -48,6 +50,7 @@ pub fn render_login(
         username,
         csrf_token: &token,
         return_to,
+        passkeys: state.passkeys.is_some(),
     };
     render(status, &page, cookie.into_iter().collect())
 }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod par;
+pub mod passkeys;
 pub mod path_guard;
 pub mod request_log;
 pub mod responses;
@@ -118,6 +119,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("GET, POST")),
     )
     .service(
+        web::resource("/static/passkeys.js")
+            .route(web::get().to(static_files::passkeys_script_get))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
         web::resource("/static/tessera.css")
             .route(web::get().to(static_files::stylesheet_get))
             .default_service(method_not_allowed("GET")),
@@ -144,5 +150,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .configure(admin::configure)
     .configure(account::configure)
+    .configure(passkeys::configure)
     .default_service(web::to(responses::not_found));
 }

@@ -18,9 +18,11 @@ pub const SESSION_COOKIE: &str = "tessera_session";
 /// Holds the CSRF token that forms must echo.
 pub const CSRF_COOKIE: &str = "tessera_csrf";
 
-/// No inline script or style, no framing, no referrer, no sniffing.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+/// No inline script or style, no framing, no referrer, no sniffing. Script
+/// only from this server's own files (the passkey ceremonies), which talk
+/// only to this server.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                   style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Starts an HTML response with the security headers every page carries.
 pub fn html(status: StatusCode) -> HttpResponseBuilder {

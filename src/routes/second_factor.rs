@@ -31,6 +31,8 @@ struct CodePage<'a> {
     error: Option<&'a str>,
     csrf_token: &'a str,
     return_to: &'a str,
+    /// "Use a passkey" (only where the issuer allows WebAuthn).
+    passkeys: bool,
 }
 
 /// Enrolling an authenticator app: the QR code, the key, and a field for
@@ -114,6 +116,7 @@ fn code_page(
         error,
         csrf_token: &token,
         return_to,
+        passkeys: state.passkeys.is_some(),
     };
     render(status, &page, page_cookies(state, csrf, pending_value))
 }
@@ -197,11 +200,7 @@ pub async fn verify_post(
         Ok(f) => f,
         Err(page) => return page,
     };
-    let now = state.clock.now();
-    let Some(pending) = req
-        .cookie(PENDING_COOKIE)
-        .and_then(|c| pending::read(&state.rotation, c.value(), now))
-    else {
+    let Some(pending) = pending_sign_in(&state, &req) else {
         return expired();
     };
     let code = form.get("code").unwrap_or("").to_owned();
@@ -246,6 +245,12 @@ pub async fn verify_post(
         Ok(Outcome::Expired) => expired(),
         Err(e) => internal_error_page(e),
     }
+}
+
+/// The browser's pending sign-in, if it holds a live one.
+pub(super) fn pending_sign_in(state: &AppState, req: &HttpRequest) -> Option<Pending> {
+    req.cookie(PENDING_COOKIE)
+        .and_then(|c| pending::read(&state.rotation, c.value(), state.clock.now()))
 }
 
 fn expired() -> HttpResponse {

@@ -80,7 +80,13 @@ impl AuthRequest {
     }
 
     pub fn url(&self, app: &TestApp) -> String {
-        let mut u = url::Url::parse(&format!("{}/authorize", app.address)).unwrap();
+        self.url_at(&app.address)
+    }
+
+    /// The request's URL at `origin` (a server may be named otherwise than
+    /// by its address, as by its issuer).
+    pub fn url_at(&self, origin: &str) -> String {
+        let mut u = url::Url::parse(&format!("{origin}/authorize")).unwrap();
         {
             let mut q = u.query_pairs_mut();
             q.append_pair("response_type", "code")

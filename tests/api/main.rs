@@ -28,6 +28,7 @@ mod mfa;
 mod mfa_browser;
 mod openapi;
 mod par;
+mod passkeys;
 mod posts_browser;
 mod private_key_jwt;
 mod refresh;

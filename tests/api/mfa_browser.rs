@@ -13,7 +13,7 @@ use crate::mfa::totp;
 use crate::refresh::feed_lists;
 use crate::webdriver::{Browser, screenshot_dir};
 
-fn save(name: &str, png: &[u8]) {
+pub(crate) fn save(name: &str, png: &[u8]) {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -21,7 +21,7 @@ fn save(name: &str, png: &[u8]) {
 }
 
 /// Waits (at most 10 s) for the page to show `text`.
-async fn wait_for_text(browser: &Browser, text: &str) {
+pub(crate) async fn wait_for_text(browser: &Browser, text: &str) {
     for _ in 0..100 {
         if browser.page_source().await.contains(text) {
             return;
@@ -32,7 +32,7 @@ async fn wait_for_text(browser: &Browser, text: &str) {
 }
 
 /// Waits for the browser to reach `prefix`; returns the URL.
-async fn wait_for_url(browser: &Browser, prefix: &str) -> String {
+pub(crate) async fn wait_for_url(browser: &Browser, prefix: &str) -> String {
     for _ in 0..100 {
         let url = browser.current_url().await;
         if url.starts_with(prefix) {
@@ -48,13 +48,13 @@ async fn fill(browser: &Browser, label: &str, text: &str) {
     browser.send_keys(&field, text).await;
 }
 
-async fn press(browser: &Browser, button: &str) {
+pub(crate) async fn press(browser: &Browser, button: &str) {
     let xpath = format!("//button[normalize-space()='{button}']");
     let b = browser.find_xpath(&xpath).await;
     browser.click(&b).await;
 }
 
-async fn sign_in(browser: &Browser, username: &str, password: &str) {
+pub(crate) async fn sign_in(browser: &Browser, username: &str, password: &str) {
     fill(browser, "Username", username).await;
     fill(browser, "Password", password).await;
     press(browser, "Sign in").await;

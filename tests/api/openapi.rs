@@ -9,13 +9,14 @@ use crate::helpers::spawn_app;
 
 /// Paths routed in `src/routes/mod.rs` that answer HTML or text, not JSON,
 /// and so are not described.
-const NOT_JSON: [&str; 7] = [
+const NOT_JSON: [&str; 8] = [
     "/authorize",
     "/login",
     "/login/verify",
     "/consent",
     "/logout",
     "/static/tessera.css",
+    "/static/passkeys.js",
     "/metrics",
 ];
 

@@ -217,6 +217,36 @@ impl Browser {
         self.get_string("/source").await
     }
 
+    /// Adds a virtual authenticator (the W3C WebAuthn WebDriver extension):
+    /// a platform authenticator that keeps discoverable credentials and
+    /// verifies the user. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+            "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true,
+        });
+        let id = self.post("/webauthn/authenticator", options).await;
+        id.as_str().expect("an authenticator id").to_owned()
+    }
+
+    /// The credentials a virtual authenticator holds.
+    pub async fn virtual_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let path = format!(
+            "{}/webauthn/authenticator/{authenticator}/credentials",
+            self.session
+        );
+        match self.cmd(Method::GET, &path, Value::Null).await {
+            Value::Array(list) => list,
+            other => panic!("credentials: {other}"),
+        }
+    }
+
+    /// Deletes every cookie of the current page's site (signs the browser out).
+    pub async fn delete_cookies(&self) {
+        let path = format!("{}/cookie", self.session);
+        self.cmd(Method::DELETE, &path, Value::Null).await;
+    }
+
     /// Ends the session, closing Chromium.
     pub async fn quit(mut self) {
         self.cmd(Method::DELETE, &self.session, Value::Null).await;

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     audit_log, auth_codes, client_assertions, clients, consents, dpop_proofs, feed_counters,
-    login_throttle, logout_deliveries, pushed_requests, recovery_codes, refresh_tokens,
-    revocation_events, revoked_access_tokens, server_secrets, session_clients, sessions,
-    signing_keys, user_totp, users,
+    login_throttle, logout_deliveries, passkey_ceremonies, passkeys, pushed_requests,
+    recovery_codes, refresh_tokens, revocation_events, revoked_access_tokens, server_secrets,
+    session_clients, sessions, signing_keys, user_totp, users,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -245,4 +245,26 @@ pub(super) struct RecoveryCodeCopy {
     pub(super) code_hash: Vec<u8>,
     pub(super) created_at: i64,
     pub(super) used_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = passkeys)]
+pub(super) struct PasskeyCopy {
+    pub(super) id: i32,
+    pub(super) user_id: i32,
+    pub(super) credential_id: Vec<u8>,
+    pub(super) name: String,
+    pub(super) credential: String,
+    pub(super) created_at: i64,
+    pub(super) last_used_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = passkey_ceremonies)]
+pub(super) struct PasskeyCeremonyCopy {
+    pub(super) id_hash: Vec<u8>,
+    pub(super) user_id: Option<i32>,
+    pub(super) purpose: String,
+    pub(super) state: String,
+    pub(super) expires_at: i64,
 }

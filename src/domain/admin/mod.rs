@@ -10,8 +10,8 @@ pub use client_registrations::{
     ClientEdit, create_client, delete_client, find_client, rotate_client_secret, update_client,
 };
 pub use user_accounts::{
-    create_user, list_users, reset_mfa, reset_password, set_disabled, set_require_mfa, set_roles,
-    user_factors, user_grants, with_second_factor,
+    create_user, list_users, reset_mfa, reset_password, second_factors_of, set_disabled,
+    set_require_mfa, set_roles, user_factors, user_grants,
 };
 
 use crate::db::{Conn, QueryError, sessions, users};

@@ -1,6 +1,8 @@
 //! Users in the console: listing, creating, disabling, roles, passwords.
 
-use crate::db::{Conn, QueryError, refresh_tokens, second_factors, users};
+use std::collections::HashMap;
+
+use crate::db::{Conn, QueryError, passkeys, refresh_tokens, second_factors, users};
 use crate::domain::audit::{self, Actor};
 use crate::domain::mfa::{self, Factors};
 use crate::domain::password;
@@ -131,10 +133,27 @@ pub fn user_factors(conn: &mut Conn, username: &str) -> Result<Factors, UserErro
     Ok(mfa::factors(conn, user.id)?)
 }
 
-/// Which of these users have an authenticator app.
-pub fn with_second_factor(conn: &mut Conn, list: &[User]) -> Result<Vec<String>, QueryError> {
+/// The second factors of each of these users who has one, by username:
+/// "authenticator app", "passkey" or both.
+pub fn second_factors_of(
+    conn: &mut Conn,
+    list: &[User],
+) -> Result<HashMap<String, &'static str>, QueryError> {
     let names: Vec<String> = list.iter().map(|u| u.username.clone()).collect();
-    second_factors::usernames_with_totp(conn, &names)
+    let totp = second_factors::usernames_with_totp(conn, &names)?;
+    let keys = passkeys::usernames_with_passkeys(conn, &names)?;
+    Ok(names
+        .into_iter()
+        .filter_map(|n| {
+            let label = match (totp.contains(&n), keys.contains(&n)) {
+                (true, true) => "authenticator app, passkey",
+                (true, false) => "authenticator app",
+                (false, true) => "passkey",
+                (false, false) => return None,
+            };
+            Some((n, label))
+        })
+        .collect())
 }
 
 /// A live grant: (client, scope, offline, since).

@@ -7,6 +7,7 @@ pub mod pending;
 pub mod recovery;
 pub mod totp;
 
+use crate::db::passkeys;
 use crate::db::second_factors as store;
 use crate::db::users::UserRow;
 use crate::db::{Conn, QueryError};
@@ -19,6 +20,16 @@ use super::secret;
 pub const AMR_PASSWORD: &str = "pwd";
 /// `amr` of a session signed in with a password and a one-time code.
 pub const AMR_PASSWORD_OTP: &str = "pwd otp mfa";
+
+/// `amr` of a sign-in with a passkey (`key`: `hwk` or `swk`), after the
+/// password or on its own; user verification makes either two factors.
+pub fn amr_with_passkey(key: &str, after_password: bool) -> String {
+    if after_password {
+        format!("pwd {key} mfa")
+    } else {
+        format!("{key} mfa")
+    }
+}
 /// `acr` of a single-factor sign-in.
 pub const ACR_ONE_FACTOR: &str = "urn:tessera:loa:1fa";
 /// `acr` of a sign-in with a second factor; a client asks for it with
@@ -217,8 +228,13 @@ pub fn unconfirmed_totp(
     }
 }
 
-/// True when the user has a second factor that counts.
+/// True when the user has a second factor that counts: an authenticator
+/// app or a passkey.
 pub fn has_second_factor(conn: &mut Conn, user_id: i32) -> Result<bool, QueryError> {
+    Ok(has_totp(conn, user_id)? || !passkeys::list_user_passkeys(conn, user_id)?.is_empty())
+}
+
+fn has_totp(conn: &mut Conn, user_id: i32) -> Result<bool, QueryError> {
     Ok(store::find_totp(conn, user_id)?.is_some_and(|t| t.confirmed_at.is_some()))
 }
 
@@ -303,11 +319,13 @@ pub fn new_recovery_codes(
     Ok(codes)
 }
 
-/// Removes every second factor of the user.
+/// Removes every second factor of the user: authenticator app, recovery
+/// codes and passkeys.
 pub fn reset(conn: &mut Conn, user_id: i32) -> Result<(), QueryError> {
     crate::db::immediate(conn, |conn| {
         store::delete_totp(conn, user_id)?;
         store::delete_recovery_codes(conn, user_id)?;
+        passkeys::delete_user_passkeys(conn, user_id)?;
         Ok(())
     })
 }
@@ -317,13 +335,15 @@ pub fn reset(conn: &mut Conn, user_id: i32) -> Result<(), QueryError> {
 pub struct Factors {
     pub totp: bool,
     pub recovery_codes_left: i64,
+    pub passkeys: usize,
 }
 
 /// The user's second factors.
 pub fn factors(conn: &mut Conn, user_id: i32) -> Result<Factors, QueryError> {
     Ok(Factors {
-        totp: has_second_factor(conn, user_id)?,
+        totp: has_totp(conn, user_id)?,
         recovery_codes_left: store::unused_recovery_codes(conn, user_id)?,
+        passkeys: passkeys::list_user_passkeys(conn, user_id)?.len(),
     })
 }
 

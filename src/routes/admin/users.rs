@@ -57,6 +57,7 @@ struct UserPage {
     require_mfa: bool,
     totp: bool,
     recovery_codes_left: i64,
+    passkeys: usize,
     sessions: Vec<String>,
     grants: Vec<String>,
 }
@@ -67,15 +68,6 @@ fn role(admin: bool) -> &'static str {
 
 fn status(disabled: bool) -> &'static str {
     if disabled { "disabled" } else { "active" }
-}
-
-/// What the users list says of a user's second factor.
-fn second_factor(totp: bool, required: bool) -> &'static str {
-    match (totp, required) {
-        (true, _) => "authenticator app",
-        (false, true) => "none (required)",
-        (false, false) => "none",
-    }
 }
 
 /// Lists users.
@@ -99,11 +91,11 @@ pub async fn admin_users_get(
             page,
             PER_PAGE + 1,
         )?;
-        let with_factor = admin::with_second_factor(conn, &users)?;
-        Ok::<_, OAuthError>((users, with_factor))
+        let factors = admin::second_factors_of(conn, &users)?;
+        Ok::<_, OAuthError>((users, factors))
     })
     .await;
-    let (mut rows, with_factor) = match rows {
+    let (mut rows, factors) = match rows {
         Ok(r) => r,
         Err(e) => return internal_error_page(e),
     };
@@ -123,7 +115,11 @@ pub async fn admin_users_get(
             .map(|u| Row {
                 role: role(u.is_admin),
                 status: status(u.disabled),
-                second_factor: second_factor(with_factor.contains(&u.username), u.require_mfa),
+                second_factor: match factors.get(&u.username) {
+                    Some(label) => label,
+                    None if u.require_mfa => "none (required)",
+                    None => "none",
+                },
                 created: when(now, u.created_at),
                 name: u.name.unwrap_or_default(),
                 email: u.email.unwrap_or_default(),
@@ -217,6 +213,7 @@ pub async fn admin_user_get(
         require_mfa: user.require_mfa,
         totp: factors.totp,
         recovery_codes_left: factors.recovery_codes_left,
+        passkeys: factors.passkeys,
         email: user.email.unwrap_or_default(),
         username: user.username,
         sessions: sessions
