@@ -59,25 +59,27 @@ pub fn find_passkey_by_credential(
         .optional()
 }
 
-/// Records a use: the updated credential (counter, backup state) and when.
+/// Records a use and when. `updated` is (the record as read, the record
+/// with the new counter and backup state): stored only if nobody changed
+/// the record meanwhile, so two uses at once never move the counter back.
 pub fn update_passkey_used(
     conn: &mut Conn,
     id: i32,
-    credential: Option<&str>,
+    updated: Option<(&str, &str)>,
     now: i64,
 ) -> QueryResult<usize> {
-    let target = passkeys::table.find(id);
-    match credential {
-        Some(c) => diesel::update(target)
-            .set((
-                passkeys::credential.eq(c),
-                passkeys::last_used_at.eq(Some(now)),
-            ))
-            .execute(conn),
-        None => diesel::update(target)
-            .set(passkeys::last_used_at.eq(Some(now)))
-            .execute(conn),
+    if let Some((read, new)) = updated {
+        diesel::update(
+            passkeys::table
+                .find(id)
+                .filter(passkeys::credential.eq(read)),
+        )
+        .set(passkeys::credential.eq(new))
+        .execute(conn)?;
     }
+    diesel::update(passkeys::table.find(id))
+        .set(passkeys::last_used_at.eq(Some(now)))
+        .execute(conn)
 }
 
 /// Removes one of a user's passkeys; 0 when it is not theirs.
@@ -144,7 +146,13 @@ pub fn take_ceremony(
         .first(conn)
         .optional()?;
     // Deleting it is what spends it: of two takers, one deletes the row.
-    let taken = diesel::delete(passkey_ceremonies::table.find(id_hash)).execute(conn)? == 1;
+    let taken = diesel::delete(
+        passkey_ceremonies::table
+            .find(id_hash)
+            .filter(passkey_ceremonies::purpose.eq(purpose)),
+    )
+    .execute(conn)?
+        == 1;
     Ok(found
         .filter(|(_, _, expires_at)| taken && *expires_at > now)
         .map(|(user_id, state, _)| (user_id, state)))

@@ -61,18 +61,22 @@ pub fn find_totp(conn: &mut Conn, user_id: i32) -> QueryResult<Option<TotpRow>> 
         .optional()
 }
 
-/// Accepts a code for time step `step`: true only for the first use of a
-/// step later than any accepted before. `confirming` accepts it for an
-/// unconfirmed enrolment and confirms it; otherwise only a confirmed one.
+/// Accepts a code for time step `step` of the secret stored as `secret`:
+/// true only for the first use of a step later than any accepted before,
+/// and only while that secret is still the one enrolled. `confirming`
+/// accepts it for an unconfirmed enrolment and confirms it; otherwise only
+/// a confirmed one.
 pub fn use_totp_step(
     conn: &mut Conn,
     user_id: i32,
+    secret: &[u8],
     step: i64,
     confirming: bool,
     now: i64,
 ) -> QueryResult<bool> {
     let target = user_totp::table
         .filter(user_totp::user_id.eq(user_id))
+        .filter(user_totp::secret.eq(secret))
         .filter(user_totp::last_step.lt(step));
     let changed = if confirming {
         diesel::update(target.filter(user_totp::confirmed_at.is_null()))

@@ -356,7 +356,8 @@ fn used(
     } else {
         None
     };
-    store::update_passkey_used(conn, row.id, updated.as_deref(), now)?;
+    let updated = updated.as_deref().map(|new| (row.credential.as_str(), new));
+    store::update_passkey_used(conn, row.id, updated, now)?;
     Ok(())
 }
 

@@ -286,7 +286,7 @@ fn enrol_page(
     e: &mfa::TotpEnrolment,
     error: Option<&str>,
 ) -> HttpResponse {
-    let token = mfa::enrolment_token(&state.rotation, f.ctx.session.user.id, e);
+    let token = mfa::enrolment_token(&state.rotation, f.ctx.session.user.id, e, f.ctx.now);
     let (qr, secret) = (qr_svg(&e.uri), e.secret_text());
     let page = EnrolPage {
         required: false,
@@ -318,11 +318,9 @@ async fn totp_confirm_post(f: AccountForm, state: web::Data<AppState>) -> HttpRe
         return needs_fresh_sign_in();
     }
     let user = f.ctx.session.user.clone();
-    let Some(e) = f
-        .form
-        .get("enrolment")
-        .and_then(|t| mfa::read_enrolment_token(&state.rotation, &state.settings.issuer, &user, t))
-    else {
+    let Some(e) = f.form.get("enrolment").and_then(|t| {
+        mfa::read_enrolment_token(&state.rotation, &state.settings.issuer, &user, t, f.ctx.now)
+    }) else {
         return done("That set-up form is not valid. Start again.");
     };
     let code = f.form.get("code").unwrap_or("").to_owned();
@@ -371,14 +369,14 @@ async fn totp_remove_post(f: AccountForm, state: web::Data<AppState>) -> HttpRes
     }
     let me = Me::of(&f.ctx);
     let removed = crate::db::run(&state.pool, move |conn| {
-        mfa::reset(conn, me.user.id)?;
+        mfa::remove_totp(conn, me.user.id)?;
         let name = &me.user.username;
-        audit::record(conn, &me.actor(), "user.mfa_reset", name, "", me.now)
+        audit::record(conn, &me.actor(), "user.totp_removed", name, "", me.now)
             .map_err(OAuthError::from)
     })
     .await;
     match removed {
-        Ok(()) => done("The authenticator app and the recovery codes were removed."),
+        Ok(()) => done("The authenticator app was removed."),
         Err(e) => internal_error_page(e),
     }
 }

@@ -33,9 +33,10 @@ pub async fn respond(
 ) -> HttpResponse {
     let cookie = session_value(req);
     let policy = state.settings.session_policy();
+    let mfa_policy = state.settings.mfa_policy();
     let now = state.clock.now();
     let outcome = crate::db::run(&state.pool, move |conn| {
-        let request = match authorize::validate_arrival(conn, params.as_map(), now)? {
+        let mut request = match authorize::validate_arrival(conn, params.as_map(), now)? {
             Ok(r) => r,
             Err(e) => return Ok::<_, OAuthError>(Err(e)),
         };
@@ -43,6 +44,14 @@ pub async fn respond(
             Some(c) => session::find_active(conn, &policy, &c, now)?,
             None => None,
         };
+        // A user who must have two factors gets them, even in a session
+        // from before the requirement.
+        if session
+            .as_ref()
+            .is_some_and(|s| mfa_policy.requires(&s.user))
+        {
+            request.two_factors = true;
+        }
         let next = authorize::decide(conn, &request, session.as_ref(), now)?;
         Ok(next.map(|n| (request, session, n)))
     })

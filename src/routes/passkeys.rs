@@ -300,12 +300,13 @@ async fn pending_user(state: &AppState, req: &HttpRequest) -> Result<UserRow, Ht
     let Some(p) = pending_sign_in(state, req).filter(|p| p.stage == pending::Stage::Verify) else {
         return Err(expired());
     };
+    let id = p.user_id;
     let found = crate::db::run(&state.pool, move |conn| {
-        users::find_user_by_id(conn, p.user_id).map_err(OAuthError::from)
+        users::find_user_by_id(conn, id).map_err(OAuthError::from)
     })
     .await;
     match found {
-        Ok(Some(u)) if !u.disabled => Ok(u),
+        Ok(Some(u)) if !u.disabled && p.still_valid_for(&u.password_hash) => Ok(u),
         Ok(_) => Err(expired()),
         Err(e) => Err(outcome_error(e)),
     }

@@ -152,7 +152,8 @@ pub(super) fn ask_for_code(
     user: &UserRow,
     return_to: &str,
 ) -> HttpResponse {
-    let value = pending::issue(&state.rotation, user.id, Stage::Verify, state.clock.now());
+    let (key, now) = (&state.rotation, state.clock.now());
+    let value = pending::issue(key, user.id, &user.password_hash, Stage::Verify, now);
     code_page(state, req, StatusCode::OK, None, return_to, Some(value))
 }
 
@@ -165,7 +166,8 @@ pub(super) fn ask_to_enrol(
     enrolment: &TotpEnrolment,
     return_to: &str,
 ) -> HttpResponse {
-    let value = pending::issue(&state.rotation, user.id, Stage::Enrol, state.clock.now());
+    let (key, now) = (&state.rotation, state.clock.now());
+    let value = pending::issue(key, user.id, &user.password_hash, Stage::Enrol, now);
     enrol_page(
         state,
         req,
@@ -275,7 +277,8 @@ async fn check_code(
     let now = state.clock.now();
     let request = Params::parse(return_to.as_bytes()).unwrap_or_default();
     crate::db::run(&state.pool, move |conn| {
-        let Some(user) = users::find_user_by_id(conn, pending.user_id)?.filter(|u| !u.disabled)
+        let Some(user) = users::find_user_by_id(conn, pending.user_id)?
+            .filter(|u| !u.disabled && pending.still_valid_for(&u.password_hash))
         else {
             return Ok(Outcome::Expired);
         };

@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::audit::Actor;
 use crate::domain::error::OAuthError;
+use crate::domain::mfa;
 use crate::domain::session::{self, ActiveSession};
 use crate::routes::form::{Params, read_form};
 use crate::routes::pages::{client_ip, error_page, internal_error_page, redirect, session_value};
@@ -122,7 +123,12 @@ async fn page_ctx<const ADMIN: bool>(
         .map_err(internal_error_page)?,
         None => None,
     };
-    let Some(session) = session else {
+    let one_factor_where_two_are_needed = session.as_ref().is_some_and(|s| {
+        state.settings.mfa_policy().requires(&s.user)
+            && mfa::acr_of(&s.session.amr) != mfa::ACR_TWO_FACTORS
+    });
+    let Some(session) = session.filter(|_| !one_factor_where_two_are_needed) else {
+        // To sign in (again, with a second factor where one is needed) and back.
         let back = match req.query_string() {
             "" => req.path().to_owned(),
             q => format!("{}?{q}", req.path()),

@@ -272,11 +272,8 @@ async fn an_authenticator_set_up_on_the_account_page_is_asked_for_at_sign_in() {
         .unwrap();
     assert!(page.contains(">Verification code</label>"));
     // A tampered enrolment is refused.
-    let forged = format!(
-        "{}.{}",
-        "A".repeat(32),
-        enrolment.split('.').nth(1).unwrap()
-    );
+    let rest = enrolment.split_once('.').unwrap().1;
+    let forged = format!("{}.{rest}", "A".repeat(32));
     let tampered = app
         .account_post(
             "/account/totp/confirm",

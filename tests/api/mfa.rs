@@ -352,7 +352,7 @@ async fn the_console_requires_and_resets_a_users_second_factor() {
     assert!(list.contains("authenticator app"), "{list}");
     assert!(user_page.contains("MFA required") && user_page.contains(">Reset MFA</button>"));
     assert_eq!(reset.status(), 303);
-    assert!(after_reset.contains("authenticator app and recovery codes are removed"));
+    assert!(after_reset.contains("authenticator app, recovery codes and passkeys are removed"));
     assert!(!after_reset.contains(">Reset MFA</button>"));
     assert_eq!(unrequired.status(), 303);
     assert_eq!(again.status(), 303, "the password alone signs in again");
@@ -420,4 +420,43 @@ async fn discovery_lists_the_acr_values_and_the_amr_claims() {
     );
     let claims = doc["claims_supported"].as_array().unwrap();
     assert!(claims.contains(&"amr".into()) && claims.contains(&"acr".into()));
+}
+
+#[tokio::test]
+async fn requiring_mfa_reaches_sessions_signed_in_before_it() {
+    // Arrange: alice signed in with her password alone.
+    let (app, csrf) = crate::admin::admin_app().await;
+    let alice = app.new_browser();
+    alice
+        .sign_in_for_code(&AuthRequest::new("spa", SPA), "alice")
+        .await;
+    let before = alice
+        .get(&AuthRequest::new("spa", SPA).url(&alice))
+        .await
+        .status();
+
+    // Act
+    app.admin_post(
+        "/admin/users/alice/require-mfa",
+        &[("csrf_token", &csrf)],
+        None,
+    )
+    .await;
+    let (status, page) = text_of(alice.get(&AuthRequest::new("spa", SPA).url(&alice)).await).await;
+    let account = alice.get(&format!("{}/account", alice.address)).await;
+
+    // Assert: the session no longer suffices; signing in again enrols.
+    assert_eq!(before, 302, "the session was enough before");
+    assert_eq!(status, 200);
+    assert!(page.contains(">Password</label>"), "{page}");
+    assert_eq!(account.status(), 303);
+    assert_eq!(location(&account), "/login?return_to=%2Faccount");
+    let enrol = alice.submit_login(&page, "alice", PASSWORD).await;
+    assert!(
+        enrol
+            .text()
+            .await
+            .unwrap()
+            .contains("Set up an authenticator app")
+    );
 }

@@ -166,28 +166,35 @@ pub fn new_totp(issuer: &str, user: &UserRow) -> TotpEnrolment {
     )
 }
 
-fn enrolment_mac(key: &RotationKey, user_id: i32, secret_text: &str) -> String {
-    key.mac(&format!("totp-enrolment|{user_id}|{secret_text}"))
+/// How long a set-up form may wait for its first code.
+pub const ENROLMENT_TTL: i64 = 600;
+
+fn enrolment_mac(key: &RotationKey, user_id: i32, secret_text: &str, issued: i64) -> String {
+    key.mac(&format!("totp-enrolment|{user_id}|{secret_text}|{issued}"))
 }
 
 /// The form field that carries a new secret to its confirmation.
-pub fn enrolment_token(key: &RotationKey, user_id: i32, e: &TotpEnrolment) -> String {
+pub fn enrolment_token(key: &RotationKey, user_id: i32, e: &TotpEnrolment, now: i64) -> String {
     let text = e.secret_text();
-    format!("{text}.{}", enrolment_mac(key, user_id, &text))
+    format!("{text}.{now}.{}", enrolment_mac(key, user_id, &text, now))
 }
 
 /// The enrolment an [`enrolment_token`] carries, if this server made it for
-/// this user.
+/// this user in the last [`ENROLMENT_TTL`] seconds.
 pub fn read_enrolment_token(
     key: &RotationKey,
     issuer: &str,
     user: &UserRow,
     token: &str,
+    now: i64,
 ) -> Option<TotpEnrolment> {
     use subtle::ConstantTimeEq;
-    let (text, mac) = token.split_once('.')?;
-    let expected = enrolment_mac(key, user.id, text);
-    if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
+    let mut parts = token.split('.');
+    let (text, issued, mac) = (parts.next()?, parts.next()?, parts.next()?);
+    let issued: i64 = issued.parse().ok()?;
+    let expected = enrolment_mac(key, user.id, text, issued);
+    let genuine: bool = expected.as_bytes().ct_eq(mac.as_bytes()).into();
+    if !genuine || parts.next().is_some() || !(0..=ENROLMENT_TTL).contains(&(now - issued)) {
         return None;
     }
     let secret = totp::base32_decode(text)?;
@@ -238,23 +245,35 @@ fn has_totp(conn: &mut Conn, user_id: i32) -> Result<bool, QueryError> {
     Ok(store::find_totp(conn, user_id)?.is_some_and(|t| t.confirmed_at.is_some()))
 }
 
-/// The step of a code for the user's TOTP secret, if it is one now.
-fn totp_step(
+/// Spends a code for the user's TOTP secret if it is one now: for the
+/// secret it was checked against (a replacement meanwhile refuses it), and
+/// a step later than any used before.
+fn spend_totp_code(
     conn: &mut Conn,
     sealer: &Sealer,
     user_id: i32,
     presented: &str,
     confirmed: bool,
     now: i64,
-) -> Result<Option<i64>, MfaError> {
+) -> Result<bool, MfaError> {
     let Some(row) = store::find_totp(conn, user_id)? else {
-        return Ok(None);
+        return Ok(false);
     };
     if row.confirmed_at.is_some() != confirmed {
-        return Ok(None);
+        return Ok(false);
     }
     let secret = sealer.open(&totp_secret_label(user_id), &row.secret)?;
-    Ok(totp::matching_step(&secret, presented, now))
+    let Some(step) = totp::matching_step(&secret, presented, now) else {
+        return Ok(false);
+    };
+    Ok(store::use_totp_step(
+        conn,
+        user_id,
+        &row.secret,
+        step,
+        !confirmed,
+        now,
+    )?)
 }
 
 /// Confirms a new enrolment with its first code; the code is then used.
@@ -265,10 +284,7 @@ pub fn confirm_totp(
     presented: &str,
     now: i64,
 ) -> Result<bool, MfaError> {
-    match totp_step(conn, sealer, user_id, presented, false, now)? {
-        Some(step) => Ok(store::use_totp_step(conn, user_id, step, true, now)?),
-        None => Ok(false),
-    }
+    spend_totp_code(conn, sealer, user_id, presented, false, now)
 }
 
 /// Which second factor a correct code was.
@@ -288,16 +304,13 @@ pub fn verify_second_factor(
     now: i64,
 ) -> Result<Option<Factor>, MfaError> {
     if totp::normalise(presented).is_some() {
-        let Some(step) = totp_step(conn, sealer, user_id, presented, true, now)? else {
-            return Ok(None);
-        };
-        let fresh = store::use_totp_step(conn, user_id, step, false, now)?;
+        let fresh = spend_totp_code(conn, sealer, user_id, presented, true, now)?;
         return Ok(fresh.then_some(Factor::Totp));
     }
     let Some(code) = recovery::normalise(presented) else {
         return Ok(None);
     };
-    let spent = store::use_recovery_code(conn, user_id, &recovery::hash(&code), now)?;
+    let spent = store::use_recovery_code(conn, user_id, &recovery::hash(user_id, &code), now)?;
     Ok(spent.then_some(Factor::RecoveryCode))
 }
 
@@ -311,12 +324,24 @@ pub fn new_recovery_codes(
     let hashes: Vec<[u8; 32]> = codes
         .iter()
         .filter_map(|c| recovery::normalise(c))
-        .map(|c| recovery::hash(&c))
+        .map(|c| recovery::hash(user_id, &c))
         .collect();
     crate::db::immediate(conn, |conn| {
         store::replace_recovery_codes(conn, user_id, &hashes, now)
     })?;
     Ok(codes)
+}
+
+/// Removes the user's authenticator app, and their recovery codes unless a
+/// passkey remains for them to stand in for.
+pub fn remove_totp(conn: &mut Conn, user_id: i32) -> Result<(), QueryError> {
+    crate::db::immediate(conn, |conn| {
+        store::delete_totp(conn, user_id)?;
+        if passkeys::list_user_passkeys(conn, user_id)?.is_empty() {
+            store::delete_recovery_codes(conn, user_id)?;
+        }
+        Ok(())
+    })
 }
 
 /// Removes every second factor of the user: authenticator app, recovery
@@ -376,6 +401,24 @@ mod tests {
         assert!(MfaPolicy::All.requires(&plain));
         assert_eq!("admins".parse(), Ok(MfaPolicy::Admins));
         assert!("some".parse::<MfaPolicy>().is_err());
+    }
+
+    #[test]
+    fn an_enrolment_token_is_for_its_user_and_a_few_minutes() {
+        let key = RotationKey::from_bytes(b"k");
+        let e = new_totp("https://id.example.com", &user(false, false));
+        let token = enrolment_token(&key, 1, &e, 1000);
+        let read = |t: &str, id: i32, now: i64| {
+            let mut u = user(false, false);
+            u.id = id;
+            read_enrolment_token(&key, "https://id.example.com", &u, t, now)
+                .map(|e| e.secret_text())
+        };
+        assert_eq!(read(&token, 1, 1000 + ENROLMENT_TTL), Some(e.secret_text()));
+        assert_eq!(read(&token, 1, 1001 + ENROLMENT_TTL), None);
+        assert_eq!(read(&token, 2, 1000), None, "another user's form");
+        let later = token.replacen(".1000.", ".1500.", 1);
+        assert_eq!(read(&later, 1, 1500), None, "a changed issue time");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! the right password, for what, and until when. Carried by the browser in
 //! a cookie the server MACs with its own key, so any instance can read it
 //! and none stores it. It only lets its holder try codes, which the sign-in
-//! throttle counts like passwords.
+//! throttle counts like passwords, and only while the user's password is
+//! the one it was given with.
 
 use subtle::ConstantTimeEq;
 
@@ -30,55 +31,91 @@ impl Stage {
 }
 
 /// A password sign-in waiting for its second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub user_id: i32,
     pub stage: Stage,
     pub expires_at: i64,
+    /// Names the password it was given with (see [`credentials_of`]).
+    credentials: String,
 }
 
-fn mac(key: &RotationKey, user_id: i32, stage: Stage, expires_at: i64) -> String {
+impl Pending {
+    /// True while the user's password is still the one given: a password
+    /// change or reset ends every pending sign-in.
+    pub fn still_valid_for(&self, password_hash: &str) -> bool {
+        credentials_of(password_hash) == self.credentials
+    }
+}
+
+/// A short digest of a user's stored password hash.
+fn credentials_of(password_hash: &str) -> String {
+    let digest = crate::domain::secret::hash_secret(password_hash);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn mac(key: &RotationKey, p: &Pending) -> String {
     key.mac(&format!(
-        "sign-in-pending|{user_id}|{}|{expires_at}",
-        stage.as_str()
+        "sign-in-pending|{}|{}|{}|{}",
+        p.user_id,
+        p.stage.as_str(),
+        p.expires_at,
+        p.credentials
     ))
 }
 
-/// The cookie value for `user_id`'s pending sign-in.
-pub fn issue(key: &RotationKey, user_id: i32, stage: Stage, now: i64) -> String {
-    let expires_at = now + TTL;
+fn text(p: &Pending) -> String {
     format!(
-        "{user_id}.{}.{expires_at}.{}",
-        stage.as_str(),
-        mac(key, user_id, stage, expires_at)
+        "{}.{}.{}.{}",
+        p.user_id,
+        p.stage.as_str(),
+        p.expires_at,
+        p.credentials
     )
 }
 
+/// The cookie value for the pending sign-in of the user with this id and
+/// stored password hash.
+pub fn issue(
+    key: &RotationKey,
+    user_id: i32,
+    password_hash: &str,
+    stage: Stage,
+    now: i64,
+) -> String {
+    let p = Pending {
+        user_id,
+        stage,
+        expires_at: now + TTL,
+        credentials: credentials_of(password_hash),
+    };
+    format!("{}.{}", text(&p), mac(key, &p))
+}
+
 /// The pending sign-in a cookie value names, if it is this server's and
-/// not expired.
+/// not expired. The caller still checks [`Pending::still_valid_for`].
 pub fn read(key: &RotationKey, value: &str, now: i64) -> Option<Pending> {
-    let mut parts = value.split('.');
-    let (user_id, stage, expires_at, presented) =
+    let (claimed, presented) = value.rsplit_once('.')?;
+    let mut parts = claimed.split('.');
+    let (user_id, stage, expires_at, credentials) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    let user_id: i32 = user_id.parse().ok()?;
-    let stage = match stage {
-        "verify" => Stage::Verify,
-        "enrol" => Stage::Enrol,
-        _ => return None,
+    let p = Pending {
+        user_id: user_id.parse().ok()?,
+        stage: match stage {
+            "verify" => Stage::Verify,
+            "enrol" => Stage::Enrol,
+            _ => return None,
+        },
+        expires_at: expires_at.parse().ok()?,
+        credentials: credentials.to_owned(),
     };
-    let expires_at: i64 = expires_at.parse().ok()?;
-    let expected = mac(key, user_id, stage, expires_at);
-    let genuine: bool = expected.as_bytes().ct_eq(presented.as_bytes()).into();
+    let genuine: bool = mac(key, &p).as_bytes().ct_eq(presented.as_bytes()).into();
     // One spelling per value: the MAC covers the numbers as written here.
-    let canonical = value == format!("{user_id}.{}.{expires_at}.{presented}", stage.as_str());
-    (genuine && canonical && now < expires_at).then_some(Pending {
-        user_id,
-        stage,
-        expires_at,
-    })
+    let canonical = claimed == text(&p);
+    (genuine && canonical && now < p.expires_at).then_some(p)
 }
 
 #[cfg(test)]
@@ -86,25 +123,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pending_sign_in_reads_back_until_it_expires() {
+    fn a_pending_sign_in_reads_back_until_it_expires_or_the_password_changes() {
         let key = RotationKey::from_bytes(b"k");
-        let value = issue(&key, 7, Stage::Enrol, 1000);
-        let read_back = read(&key, &value, 1000 + TTL - 1);
+        let value = issue(&key, 7, "$argon2id$old", Stage::Enrol, 1000);
+        let read_back = read(&key, &value, 1000 + TTL - 1).unwrap();
         assert_eq!(
-            read_back,
-            Some(Pending {
-                user_id: 7,
-                stage: Stage::Enrol,
-                expires_at: 1000 + TTL
-            })
+            (read_back.user_id, read_back.stage, read_back.expires_at),
+            (7, Stage::Enrol, 1000 + TTL)
         );
+        assert!(read_back.still_valid_for("$argon2id$old"));
+        assert!(!read_back.still_valid_for("$argon2id$new"));
         assert_eq!(read(&key, &value, 1000 + TTL), None);
     }
 
     #[test]
     fn altered_or_foreign_values_are_refused() {
         let key = RotationKey::from_bytes(b"k");
-        let value = issue(&key, 7, Stage::Verify, 1000);
+        let value = issue(&key, 7, "$argon2id$h", Stage::Verify, 1000);
         let other_user = value.replacen("7.", "8.", 1);
         let other_stage = value.replacen("verify", "enrol", 1);
         let padded = value.replacen("7.", "07.", 1);

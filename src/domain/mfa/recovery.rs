@@ -7,15 +7,16 @@ use super::totp::base32;
 
 /// Codes made at a time.
 pub const COUNT: usize = 10;
-/// Characters per code (base32: 50 bits), shown in two groups of five.
-const LEN: usize = 10;
+/// Characters per code (base32: 60 bits, so that even a copy of the
+/// database cannot feasibly search for them), shown in groups of four.
+const LEN: usize = 12;
 
 /// A new set of codes, as shown to the user.
 pub fn generate() -> Vec<String> {
     (0..COUNT)
         .map(|_| {
             let chars = base32(&secret::random_bytes::<8>()).to_lowercase();
-            format!("{}-{}", &chars[..LEN / 2], &chars[LEN / 2..LEN])
+            format!("{}-{}-{}", &chars[..4], &chars[4..8], &chars[8..LEN])
         })
         .collect()
 }
@@ -32,9 +33,10 @@ pub fn normalise(presented: &str) -> Option<String> {
     valid.then_some(code)
 }
 
-/// What is stored for a code.
-pub fn hash(normalised: &str) -> [u8; 32] {
-    secret::hash_secret(normalised)
+/// What is stored for a user's code: salted with the user, so one search
+/// cannot cover every user's codes at once.
+pub fn hash(user_id: i32, normalised: &str) -> [u8; 32] {
+    secret::hash_secret(&format!("recovery-code|{user_id}|{normalised}"))
 }
 
 #[cfg(test)]
@@ -50,7 +52,7 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), COUNT);
         let code = &codes[0];
-        assert_eq!(code.len(), 11);
+        assert_eq!(code.len(), 14);
         let plain = code.replace('-', "");
         assert_eq!(normalise(code).as_deref(), Some(plain.as_str()));
         let typed = format!(" {} ", code.to_uppercase().replace('-', " "));
@@ -59,7 +61,13 @@ mod tests {
 
     #[test]
     fn six_digit_codes_and_junk_are_not_recovery_codes() {
-        for bad in ["123456", "", "abcde-fgh", "abcde-fghij1", "abcde-fgh1j"] {
+        for bad in [
+            "123456",
+            "",
+            "abcd-efgh-ijk",
+            "abcd-efgh-ijkl2",
+            "abcd-efgh-ij1k",
+        ] {
             assert_eq!(normalise(bad), None, "{bad}");
         }
     }

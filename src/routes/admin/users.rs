@@ -319,7 +319,9 @@ fn flash_outcome(
                 }
                 "unrequire-mfa" => format!("A second factor is no longer required of {username}."),
                 "reset-mfa" => {
-                    format!("{username}'s authenticator app and recovery codes are removed.")
+                    format!(
+                        "{username}'s authenticator app, recovery codes and passkeys are removed."
+                    )
                 }
                 _ => format!("All of {username}'s sessions are revoked."),
             };
