@@ -289,22 +289,27 @@ async fn check_code(
             }
             mfa::unconfirmed_totp(conn, &sealer, &user, &issuer).map_err(OAuthError::internal)
         };
-        if let Some(retry_after) = login::locked(conn, &user.username, &ip, now)? {
-            let again = shown_again(conn)?;
-            return Ok(Outcome::Refused(
-                SignInFailure::Throttled { retry_after },
-                again,
-            ));
-        }
-        let right = if enrolling {
-            mfa::confirm_totp(conn, &sealer, user.id, &code, now)
-        } else {
-            mfa::verify_second_factor(conn, &sealer, user.id, &code, now).map(|f| f.is_some())
-        }
-        .map_err(OAuthError::internal)?;
-        if !right {
-            let failure =
-                login::credential_failed(conn, &user, &ip, "sign_in.second_factor_failed", now)?;
+        // The lock check, the code and the failure count as one step, so
+        // guesses sent side by side cannot all slip past one lock check.
+        let checked = crate::db::immediate(conn, |conn| {
+            if let Some(retry_after) = login::locked(conn, &user.username, &ip, now)? {
+                return Ok::<_, OAuthError>(Err(SignInFailure::Throttled { retry_after }));
+            }
+            let right = if enrolling {
+                mfa::confirm_totp(conn, &sealer, user.id, &code, now)
+            } else {
+                mfa::verify_second_factor(conn, &sealer, user.id, &code, now).map(|f| f.is_some())
+            }
+            .map_err(OAuthError::internal)?;
+            if right {
+                return Ok(Ok(()));
+            }
+            let action = "sign_in.second_factor_failed";
+            Ok(Err(login::credential_failed(
+                conn, &user, &ip, action, now,
+            )?))
+        })?;
+        if let Err(failure) = checked {
             let again = shown_again(conn)?;
             return Ok(Outcome::Refused(failure, again));
         }
