@@ -19,6 +19,7 @@ use crate::domain::bootstrap::{self, InitialAdmin};
 use crate::domain::client::jwks_uri::RemoteKeySets;
 use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
+use crate::domain::dpop::recorder::ProofRecorder;
 use crate::domain::flows::refresh::RotationKey;
 use crate::domain::housekeeping;
 use crate::domain::keys::{self, KeyStore, provider};
@@ -75,6 +76,8 @@ impl Application {
 
         let remote_keys = RemoteKeySets::new().context("Failed to build the client key fetcher")?;
         let passkeys = RelyingParty::for_issuer(&settings.issuer).map(Arc::new);
+        let proofs = ProofRecorder::start(pool.clone())
+            .context("Failed to start the DPoP proof recorder")?;
         let state = AppState {
             clients: Arc::new(ClientCache::new(settings.client_cache_ttl)),
             remote_keys: Arc::new(remote_keys),
@@ -85,6 +88,7 @@ impl Application {
             rotation,
             sealer: state_sealer,
             passkeys,
+            proofs,
             stopping: Stopping::default(),
         };
         let port = listener.local_addr()?.port();

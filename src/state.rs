@@ -9,6 +9,7 @@ use crate::domain::at_rest::Sealer;
 use crate::domain::client::jwks_uri::RemoteKeySets;
 use crate::domain::client_cache::ClientCache;
 use crate::domain::clock::Clock;
+use crate::domain::dpop::recorder::ProofRecorder;
 use crate::domain::flows::refresh::RotationKey;
 use crate::domain::keys::KeyStore;
 use crate::domain::passkeys::RelyingParty;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     pub clock: Clock,
     pub rotation: RotationKey,
+    /// Records accepted DPoP proofs, in batches.
+    pub proofs: ProofRecorder,
     /// Seals and opens users' stored second-factor secrets.
     pub sealer: Sealer,
     /// The WebAuthn relying party; `None` when the issuer's host is an IP

@@ -83,12 +83,11 @@ pub fn check(
 
 /// Records a checked proof; a second use, on any instance, is refused.
 pub async fn record(state: &AppState, p: &Proof) -> Result<(), OAuthError> {
-    let checked = p.clone();
-    crate::db::run(&state.pool, move |conn| {
-        Ok::<_, OAuthError>(dpop::record(conn, &checked))
-    })
-    .await?
-    .map_err(refused)
+    if state.proofs.record(p).await? {
+        Ok(())
+    } else {
+        Err(refused(DpopError::Replayed))
+    }
 }
 
 /// The nonce to offer in `DPoP-Nonce` now.
@@ -97,11 +96,6 @@ pub fn current_nonce(state: &AppState) -> String {
 }
 
 fn refused(e: DpopError) -> OAuthError {
-    match e {
-        DpopError::Db(e) => OAuthError::from(e),
-        refused => {
-            log::info!("{refused}");
-            OAuthError::InvalidDpopProof("the DPoP proof is invalid".into())
-        }
-    }
+    log::info!("{e}");
+    OAuthError::InvalidDpopProof("the DPoP proof is invalid".into())
 }

@@ -682,3 +682,46 @@ async fn an_eddsa_proof_key_binds_tokens_too() {
         expected
     );
 }
+
+#[tokio::test]
+async fn of_many_requests_at_once_with_one_proof_exactly_one_is_accepted() {
+    // Arrange: twenty requests with the same proof and ten with proofs of
+    // their own, all sent at once (proofs are recorded in batches).
+    let app = spawn_app().await;
+    let secret = app.add_confidential_client("svc", "client_credentials", "api:read");
+    let key = ProofKey::new();
+    let same = key.proof(&at_token(&app));
+    let own: Vec<String> = (0..10).map(|_| key.proof(&at_token(&app))).collect();
+    let mut sent = tokio::task::JoinSet::new();
+    for (i, proof) in std::iter::repeat_n(same, 20).chain(own).enumerate() {
+        let (http, url, secret) = (
+            app.http.clone(),
+            format!("{}/token", app.address),
+            secret.clone(),
+        );
+        sent.spawn(async move {
+            let res = http
+                .post(url)
+                .basic_auth("svc", Some(secret))
+                .header("DPoP", proof)
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+            (i < 20, res.status().as_u16())
+        });
+    }
+
+    // Act
+    let outcomes = sent.join_all().await;
+
+    // Assert
+    let accepted = |same: bool| {
+        outcomes
+            .iter()
+            .filter(|(s, status)| *s == same && *status == 200)
+            .count()
+    };
+    assert_eq!(accepted(true), 1, "{outcomes:?}");
+    assert_eq!(accepted(false), 10, "{outcomes:?}");
+}

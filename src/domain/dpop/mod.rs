@@ -4,10 +4,9 @@
 
 pub mod nonce;
 pub mod proof;
+pub mod recorder;
 
 pub use proof::{ALGORITHMS, InvalidProof, Proof, ProofContext, check, token_hash};
-
-use crate::db::{Conn, DbError, dpop_proofs};
 
 /// Why a proof was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -16,14 +15,6 @@ pub enum DpopError {
     Invalid(#[from] InvalidProof),
     #[error("invalid DPoP proof: already used")]
     Replayed,
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<crate::db::QueryError> for DpopError {
-    fn from(e: crate::db::QueryError) -> Self {
-        DpopError::Db(DbError::from(e))
-    }
 }
 
 /// The `algs` a resource server names in its challenge (§7.1).
@@ -33,13 +24,4 @@ pub fn algorithm_names() -> String {
         .map(|a| format!("{a:?}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Records a checked proof's `jti` for its key: each proof is accepted
-/// once, by whichever instance sees it first.
-pub fn record(conn: &mut Conn, p: &Proof) -> Result<(), DpopError> {
-    if !dpop_proofs::insert_dpop_proof(conn, &p.jkt, &p.jti, p.replay_window_end())? {
-        return Err(DpopError::Replayed);
-    }
-    Ok(())
 }

@@ -1,0 +1,142 @@
+//! Recording accepted proofs in batches. Under load many token requests
+//! arrive together, and one transaction for all their proofs costs about
+//! what one costs for each: a dedicated thread takes whatever is waiting,
+//! records it in one transaction and tells each request whether its proof
+//! was new. Replays are refused by the database (the primary key), on every
+//! instance, exactly as before; the batching only shares the commit and
+//! spares each request a trip through the blocking pool.
+
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use crate::db::{Conn, DbError, DbPool, QueryError, dpop_proofs};
+use crate::domain::error::OAuthError;
+
+use super::Proof;
+
+/// Most proofs recorded in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Why proofs could not be recorded (the whole batch shares it).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("recording DPoP proofs failed: {message}")]
+pub struct RecordFailed {
+    /// The database was busy or unreachable: worth a retry.
+    busy: bool,
+    message: String,
+}
+
+impl From<DbError> for RecordFailed {
+    fn from(e: DbError) -> Self {
+        RecordFailed {
+            busy: e.is_busy(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<RecordFailed> for OAuthError {
+    fn from(e: RecordFailed) -> Self {
+        if e.busy {
+            OAuthError::TemporarilyUnavailable
+        } else {
+            OAuthError::internal(e)
+        }
+    }
+}
+
+/// One proof waiting to be recorded, and where its answer goes.
+struct Job {
+    jkt: String,
+    jti: String,
+    expires_at: i64,
+    reply: oneshot::Sender<Result<bool, RecordFailed>>,
+}
+
+/// Hands proofs to the recording thread; cheap to clone. The thread ends
+/// when the last handle is dropped.
+#[derive(Clone)]
+pub struct ProofRecorder {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for ProofRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProofRecorder")
+    }
+}
+
+impl ProofRecorder {
+    /// Starts the recording thread on `pool`.
+    pub fn start(pool: DbPool) -> std::io::Result<Self> {
+        let (jobs, waiting) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("dpop-proofs".into())
+            .spawn(move || record_batches(&pool, &waiting))?;
+        Ok(ProofRecorder { jobs })
+    }
+
+    /// Records `proof`: true when it is new, false for a replay (recorded
+    /// before, by any instance).
+    pub async fn record(&self, proof: &Proof) -> Result<bool, RecordFailed> {
+        let gone = || RecordFailed {
+            busy: true,
+            message: "the recording thread stopped".into(),
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            jkt: proof.jkt.clone(),
+            jti: proof.jti.clone(),
+            expires_at: proof.replay_window_end(),
+            reply,
+        };
+        self.jobs.send(job).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+/// The recording thread: waits for a proof, takes every other one already
+/// waiting, records them all in one transaction and answers each.
+fn record_batches(pool: &DbPool, waiting: &mpsc::Receiver<Job>) {
+    while let Ok(first) = waiting.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match waiting.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = pool
+            .get()
+            .map_err(DbError::from)
+            .and_then(|mut conn| insert_all(&mut conn, &batch).map_err(DbError::from))
+            .map_err(RecordFailed::from);
+        match outcome {
+            Ok(fresh) => {
+                for (job, new) in batch.into_iter().zip(fresh) {
+                    let _ = job.reply.send(Ok(new));
+                }
+            }
+            Err(failed) => {
+                log::error!("{failed}");
+                for job in batch {
+                    let _ = job.reply.send(Err(failed.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Inserts the batch in one transaction; for each proof, whether it was
+/// new. Each insert is conditional (`ON CONFLICT DO NOTHING` on the primary
+/// key), which on PostgreSQL waits for a concurrent insert of the same key
+/// and then sees it: no serialisable isolation needed.
+fn insert_all(conn: &mut Conn, batch: &[Job]) -> Result<Vec<bool>, QueryError> {
+    crate::db::with_row_locks(conn, |conn| {
+        batch
+            .iter()
+            .map(|j| dpop_proofs::insert_dpop_proof(conn, &j.jkt, &j.jti, j.expires_at))
+            .collect()
+    })
+}
