@@ -2,6 +2,7 @@
 
 use actix_web::HttpRequest;
 
+use crate::domain::dpop::recorder::Recording;
 use crate::domain::dpop::{self, DpopError, Proof, ProofContext, nonce};
 use crate::domain::error::OAuthError;
 use crate::state::AppState;
@@ -83,7 +84,12 @@ pub fn check(
 
 /// Records a checked proof; a second use, on any instance, is refused.
 pub async fn record(state: &AppState, p: &Proof) -> Result<(), OAuthError> {
-    if state.proofs.record(p).await? {
+    recorded(state.proofs.submit(p)?).await
+}
+
+/// Waits for a submitted proof's recording; a replay is refused.
+pub async fn recorded(r: Recording) -> Result<(), OAuthError> {
+    if r.outcome().await? {
         Ok(())
     } else {
         Err(refused(DpopError::Replayed))

@@ -32,9 +32,20 @@ pub async fn token_post(
     // retries with the same one), recorded only once the client is known.
     let proof = token_proof(&state, &req, dpop_bound)?;
     let creds = client_auth::prove(&state, creds, "/token").await?;
-    if let Some(p) = &proof {
-        client::check_credentials(client.as_deref(), &creds)?;
-        dpop::record(&state, p).await?;
+    let mut recording = match &proof {
+        Some(p) => {
+            client::check_credentials(client.as_deref(), &creds)?;
+            Some(state.proofs.submit(p)?)
+        }
+        None => None,
+    };
+    // A grant that spends a code or a refresh token waits until the proof
+    // is known to be new; client_credentials spends nothing and signs
+    // meanwhile, and its token goes out only once the proof is.
+    if grant_type != "client_credentials"
+        && let Some(r) = recording.take()
+    {
+        dpop::recorded(r).await?;
     }
     let dpop_jkt = proof.map(|p| p.jkt);
     let keys = state.keys.clone();
@@ -98,6 +109,9 @@ pub async fn token_post(
         }
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
+    if let Some(r) = recording {
+        dpop::recorded(r).await?;
+    }
     crate::metrics::token_issued(&grant_type);
     let mut res = no_store_json(&response);
     if dpop_bound {

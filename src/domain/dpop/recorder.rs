@@ -77,13 +77,10 @@ impl ProofRecorder {
         Ok(ProofRecorder { jobs })
     }
 
-    /// Records `proof`: true when it is new, false for a replay (recorded
-    /// before, by any instance).
-    pub async fn record(&self, proof: &Proof) -> Result<bool, RecordFailed> {
-        let gone = || RecordFailed {
-            busy: true,
-            message: "the recording thread stopped".into(),
-        };
+    /// Hands `proof` over for recording; its [`Recording`] says how that
+    /// went. The caller may do other work meanwhile, but must not let the
+    /// proof have any effect before the answer.
+    pub fn submit(&self, proof: &Proof) -> Result<Recording, RecordFailed> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             jkt: proof.jkt.clone(),
@@ -91,8 +88,26 @@ impl ProofRecorder {
             expires_at: proof.replay_window_end(),
             reply,
         };
-        self.jobs.send(job).map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.jobs.send(job).map_err(|_| stopped())?;
+        Ok(Recording(answer))
+    }
+}
+
+/// A proof on its way into the database.
+#[derive(Debug)]
+pub struct Recording(oneshot::Receiver<Result<bool, RecordFailed>>);
+
+impl Recording {
+    /// True when the proof was new, false for a replay.
+    pub async fn outcome(self) -> Result<bool, RecordFailed> {
+        self.0.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> RecordFailed {
+    RecordFailed {
+        busy: true,
+        message: "the recording thread stopped".into(),
     }
 }
 
