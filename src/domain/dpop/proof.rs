@@ -4,10 +4,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use std::str::FromStr;
+
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The JOSE `typ` of a proof.
@@ -63,7 +64,7 @@ impl Proof {
 
 /// Why a proof was refused; the reason is for logs, the client learns only
 /// `invalid_dpop_proof`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid DPoP proof: {0}")]
 pub struct InvalidProof(pub &'static str);
 
@@ -79,6 +80,17 @@ struct Claims {
     nonce: Option<String>,
 }
 
+/// The JOSE header, read once: the key stays a JSON object so that private
+/// members can be seen (a typed JWK would drop them).
+#[derive(Deserialize)]
+struct JoseHeader {
+    #[serde(default)]
+    typ: Option<String>,
+    alg: String,
+    #[serde(default)]
+    jwk: Option<Map<String, Value>>,
+}
+
 /// `ath`: base64url SHA-256 of the access token (§4.2).
 pub fn token_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
@@ -90,7 +102,9 @@ pub fn check(proof: &str, ctx: &ProofContext, now: i64) -> Result<Proof, Invalid
     if proof.len() > MAX_LEN {
         return Err(InvalidProof("too long"));
     }
-    let header = jsonwebtoken::decode_header(proof).map_err(|_| InvalidProof("malformed"))?;
+    let (signed, signature) = proof.rsplit_once('.').ok_or(MALFORMED)?;
+    let (header, payload) = signed.split_once('.').ok_or(MALFORMED)?;
+    let header: JoseHeader = decode_json(header)?;
     if !header
         .typ
         .as_deref()
@@ -98,19 +112,23 @@ pub fn check(proof: &str, ctx: &ProofContext, now: i64) -> Result<Proof, Invalid
     {
         return Err(InvalidProof("typ is not dpop+jwt"));
     }
-    if !ALGORITHMS.contains(&header.alg) {
-        return Err(InvalidProof("algorithm not allowed"));
-    }
+    let alg = Algorithm::from_str(&header.alg)
+        .ok()
+        .filter(|a| ALGORITHMS.contains(a))
+        .ok_or(InvalidProof("algorithm not allowed"))?;
     let jwk = header.jwk.ok_or(InvalidProof("no jwk in the header"))?;
-    refuse_private_members(proof)?;
-    let key = proof_key(&jwk, header.alg)?;
-    let mut v = Validation::new(header.alg);
-    v.required_spec_claims.clear();
-    v.validate_exp = false;
-    v.validate_aud = false;
-    let claims = jsonwebtoken::decode::<Claims>(proof, &key, &v)
-        .map_err(|_| InvalidProof("signature or claims invalid"))?
-        .claims;
+    // A client that sends its private key has lost it (§4.3 step 7).
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+        return Err(InvalidProof("jwk holds private key material"));
+    }
+    let key = CarriedKey::read(&jwk, alg)?;
+    let verified = jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &key.decoding, alg)
+        .unwrap_or(false);
+    if !verified {
+        return Err(InvalidProof("signature or claims invalid"));
+    }
+    let claims: Claims =
+        decode_json(payload).map_err(|_| InvalidProof("signature or claims invalid"))?;
     if claims.jti.is_empty() || claims.jti.len() > 256 {
         return Err(InvalidProof("jti missing or too long"));
     }
@@ -130,62 +148,87 @@ pub fn check(proof: &str, ctx: &ProofContext, now: i64) -> Result<Proof, Invalid
             return Err(InvalidProof("ath does not match the access token"));
         }
     }
-    let jkt = jwk
-        .thumbprint(ThumbprintHash::SHA256)
-        .map_err(|_| InvalidProof("key has no thumbprint"))?;
     Ok(Proof {
-        jkt,
+        jkt: key.thumbprint,
         jti: claims.jti,
         iat: claims.iat,
         nonce: claims.nonce,
     })
 }
 
-/// The header's `jwk` must be public: a client that sends its private key
-/// has lost it (§4.3 step 7).
-fn refuse_private_members(proof: &str) -> Result<(), InvalidProof> {
-    let encoded = proof.split('.').next().unwrap_or("");
-    let header: Value = URL_SAFE_NO_PAD
-        .decode(encoded)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(InvalidProof("malformed"))?;
-    let jwk = header
-        .get("jwk")
-        .and_then(Value::as_object)
-        .ok_or(InvalidProof("no jwk in the header"))?;
-    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
-        return Err(InvalidProof("jwk holds private key material"));
-    }
-    Ok(())
+const MALFORMED: InvalidProof = InvalidProof("malformed");
+
+/// A base64url JSON part of the proof.
+fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, InvalidProof> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| MALFORMED)?;
+    serde_json::from_slice(&bytes).map_err(|_| MALFORMED)
 }
 
-/// The verification key, only for the algorithm its type signs with.
-fn proof_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, InvalidProof> {
-    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
-    let fits = match &jwk.algorithm {
-        AlgorithmParameters::EllipticCurve(ec) => {
-            alg == Algorithm::ES256 && ec.curve == EllipticCurve::P256
-        }
-        AlgorithmParameters::OctetKeyPair(okp) => {
-            alg == Algorithm::EdDSA && okp.curve == EllipticCurve::Ed25519
-        }
-        AlgorithmParameters::RSA(rsa) => {
-            let n = URL_SAFE_NO_PAD.decode(&rsa.n).unwrap_or_default();
-            let bytes = n.iter().skip_while(|b| **b == 0).count();
-            matches!(alg, Algorithm::RS256 | Algorithm::PS256) && bytes >= MIN_RSA_BYTES
-        }
-        _ => false,
-    };
-    if !fits {
-        return Err(InvalidProof("key type does not fit the algorithm"));
+/// The public key a proof carries: how to verify with it, and its RFC 7638
+/// thumbprint, what tokens are bound to.
+struct CarriedKey {
+    decoding: DecodingKey,
+    thumbprint: String,
+}
+
+impl CarriedKey {
+    /// Only a key of the type `alg` signs with, holding what that type needs.
+    fn read(jwk: &Map<String, Value>, alg: Algorithm) -> Result<Self, InvalidProof> {
+        let member = |name: &str| jwk.get(name).and_then(Value::as_str);
+        let unfit = InvalidProof("key type does not fit the algorithm");
+        let unusable = |_| InvalidProof("unusable jwk");
+        // The thumbprint's members, in lexicographic order (RFC 7638 §3.2;
+        // OKP: RFC 8037 §2).
+        let (decoding, required) = match (member("kty"), alg) {
+            (Some("EC"), Algorithm::ES256) if member("crv") == Some("P-256") => {
+                let (x, y) = member("x").zip(member("y")).ok_or(unfit)?;
+                let key = DecodingKey::from_ec_components(x, y).map_err(unusable)?;
+                (
+                    key,
+                    [("crv", "P-256"), ("kty", "EC"), ("x", x), ("y", y)].to_vec(),
+                )
+            }
+            (Some("OKP"), Algorithm::EdDSA) if member("crv") == Some("Ed25519") => {
+                let x = member("x").ok_or(unfit)?;
+                let key = DecodingKey::from_ed_components(x).map_err(unusable)?;
+                (key, [("crv", "Ed25519"), ("kty", "OKP"), ("x", x)].to_vec())
+            }
+            (Some("RSA"), Algorithm::RS256 | Algorithm::PS256) => {
+                let (n, e) = member("n").zip(member("e")).ok_or(unfit)?;
+                let modulus = URL_SAFE_NO_PAD.decode(n).map_err(|_| unfit)?;
+                if modulus.iter().skip_while(|b| **b == 0).count() < MIN_RSA_BYTES {
+                    return Err(unfit);
+                }
+                let key = DecodingKey::from_rsa_components(n, e).map_err(unusable)?;
+                (key, [("e", e), ("kty", "RSA"), ("n", n)].to_vec())
+            }
+            _ => return Err(unfit),
+        };
+        Ok(CarriedKey {
+            decoding,
+            thumbprint: thumbprint(&required),
+        })
     }
-    DecodingKey::from_jwk(jwk).map_err(|_| InvalidProof("unusable jwk"))
+}
+
+/// RFC 7638: SHA-256 of the required members as JSON with no whitespace,
+/// in the order given.
+fn thumbprint(members: &[(&str, &str)]) -> String {
+    let body = members
+        .iter()
+        .map(|(k, v)| format!("{}:{}", Value::from(*k), Value::from(*v)))
+        .collect::<Vec<_>>()
+        .join(",");
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{{{body}}}").as_bytes()))
 }
 
 /// `htu` names the request's target: same scheme, host, port and path,
 /// ignoring query and fragment, after RFC 3986 normalisation (§4.3 step 9).
 fn same_target(htu: &str, request: &str) -> bool {
+    // What clients send nearly always: no parsing needed.
+    if htu == request {
+        return true;
+    }
     let strip = |s: &str| {
         url::Url::parse(s).ok().map(|mut u| {
             u.set_query(None);
@@ -203,6 +246,7 @@ fn same_target(htu: &str, request: &str) -> bool {
 pub(crate) mod tests {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
     use jsonwebtoken::{EncodingKey, Header};
     use serde_json::json;
 
@@ -378,5 +422,82 @@ pub(crate) mod tests {
         assert!(with(Some(&token_hash("the-token"))).is_ok());
         assert!(with(Some(&token_hash("another"))).is_err());
         assert!(with(None).is_err());
+    }
+
+    /// A proof signed by hand: `header` as given, `sign` over the input.
+    fn hand_signed(header: &Value, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+        let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+        let input = format!("{}.{}", b64(header), b64(claims));
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sign(input.as_bytes())))
+    }
+
+    #[test]
+    fn eddsa_and_rsa_keys_give_their_rfc_7638_thumbprints() {
+        use aws_lc_rs::rsa::KeySize;
+        use aws_lc_rs::signature::{Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+        crate::domain::keys::provider::install();
+        let rng = SystemRandom::new();
+        let expected = |jwk: &Value| {
+            let jwk: Jwk = serde_json::from_value(jwk.clone()).unwrap();
+            jwk.thumbprint(ThumbprintHash::SHA256).unwrap()
+        };
+
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let ed = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
+            "x": URL_SAFE_NO_PAD.encode(ed.public_key().as_ref())});
+        let header = json!({"typ": PROOF_TYP, "alg": "EdDSA", "jwk": jwk});
+        let proof = hand_signed(&header, &claims(), |m| ed.sign(m).as_ref().to_vec());
+        assert_eq!(check(&proof, &ctx(), NOW).unwrap().jkt, expected(&jwk));
+
+        let rsa = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let public = rsa.public_key();
+        let n = public.modulus().big_endian_without_leading_zero();
+        let e = public.exponent().big_endian_without_leading_zero();
+        let jwk =
+            json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e)});
+        let header = json!({"typ": PROOF_TYP, "alg": "RS256", "jwk": jwk});
+        let proof = hand_signed(&header, &claims(), |m| {
+            let mut sig = vec![0; rsa.public_modulus_len()];
+            rsa.sign(&RSA_PKCS1_SHA256, &rng, m, &mut sig).unwrap();
+            sig
+        });
+        assert_eq!(check(&proof, &ctx(), NOW).unwrap().jkt, expected(&jwk));
+    }
+
+    #[test]
+    fn symmetric_none_or_mismatched_algorithms_and_broken_proofs_are_refused() {
+        crate::domain::keys::provider::install();
+        let key = ProofKey::new();
+        let good = key.sign(&claims());
+        let (head, rest) = good.split_once('.').unwrap();
+        let refused = |alg: &str| {
+            let header = json!({"typ": PROOF_TYP, "alg": alg, "jwk": key.jwk});
+            let head = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap());
+            check(&format!("{head}.{rest}"), &ctx(), NOW).unwrap_err().0
+        };
+        assert_eq!(refused("none"), "algorithm not allowed");
+        assert_eq!(refused("HS256"), "algorithm not allowed");
+        // An EC key does not sign EdDSA or RS256.
+        assert_eq!(refused("EdDSA"), "key type does not fit the algorithm");
+        assert_eq!(refused("RS256"), "key type does not fit the algorithm");
+        for broken in [
+            head.to_owned(),
+            format!("{head}.{rest}.extra"),
+            format!("!{good}"),
+            good.replacen('.', "..", 1),
+        ] {
+            assert!(check(&broken, &ctx(), NOW).is_err(), "{broken}");
+        }
+        // The signature covers the claims.
+        let sig = good.rsplit_once('.').unwrap().1;
+        let mut c = claims();
+        c["jti"] = "other".into();
+        let other = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap());
+        let tampered = format!("{head}.{other}.{sig}");
+        assert_eq!(
+            check(&tampered, &ctx(), NOW).unwrap_err().0,
+            "signature or claims invalid"
+        );
     }
 }
