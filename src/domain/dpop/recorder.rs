@@ -5,8 +5,14 @@
 //! was new. Replays are refused by the database (the primary key), on every
 //! instance, exactly as before; the batching only shares the commit and
 //! spares each request a trip through the blocking pool.
+//!
+//! Proofs rarely arrive at the same instant: one every few hundred
+//! microseconds makes batches of one, each paying a whole commit. So while
+//! proofs keep coming close together the thread waits up to [`GATHER`]
+//! after the first one for others; a lone proof is recorded at once.
 
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -17,6 +23,10 @@ use super::Proof;
 
 /// Most proofs recorded in one transaction.
 const MAX_BATCH: usize = 256;
+/// Longest a busy recorder waits for more proofs to join the first one's
+/// transaction. A `client_credentials` request signs its token meanwhile
+/// (about as long), so under load this costs it little latency.
+pub const GATHER: Duration = Duration::from_micros(500);
 
 /// Why proofs could not be recorded (the whole batch shares it).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -51,6 +61,7 @@ struct Job {
     jkt: String,
     jti: String,
     expires_at: i64,
+    submitted: Instant,
     reply: oneshot::Sender<Result<bool, RecordFailed>>,
 }
 
@@ -86,6 +97,7 @@ impl ProofRecorder {
             jkt: proof.jkt.clone(),
             jti: proof.jti.clone(),
             expires_at: proof.replay_window_end(),
+            submitted: Instant::now(),
             reply,
         };
         self.jobs.send(job).map_err(|_| stopped())?;
@@ -111,17 +123,15 @@ fn stopped() -> RecordFailed {
     }
 }
 
-/// The recording thread: waits for a proof, takes every other one already
-/// waiting, records them all in one transaction and answers each.
+/// The recording thread: waits for a proof, gathers the others that come
+/// with it, records them all in one transaction and answers each.
 fn record_batches(pool: &DbPool, waiting: &mpsc::Receiver<Job>) {
+    let mut last_submitted: Option<Instant> = None;
     while let Ok(first) = waiting.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        // Proofs coming close together: others will likely follow soon.
+        let busy = last_submitted.is_some_and(|t| first.submitted.duration_since(t) < GATHER);
+        let batch = gather(waiting, first, busy);
+        last_submitted = batch.last().map(|j| j.submitted);
         let outcome = pool
             .get()
             .map_err(DbError::from)
@@ -141,6 +151,22 @@ fn record_batches(pool: &DbPool, waiting: &mpsc::Receiver<Job>) {
             }
         }
     }
+}
+
+/// `first` and every proof waiting; when `busy`, those that arrive until
+/// [`GATHER`] after `first` was submitted too. The thread sleeps meanwhile
+/// rather than waiting on the channel, so senders do not wake it one by one.
+fn gather(waiting: &mpsc::Receiver<Job>, first: Job, busy: bool) -> Vec<Job> {
+    if busy && let Some(left) = (first.submitted + GATHER).checked_duration_since(Instant::now()) {
+        std::thread::sleep(left);
+    }
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH
+        && let Ok(job) = waiting.try_recv()
+    {
+        batch.push(job);
+    }
+    batch
 }
 
 /// Inserts the batch in one transaction; for each proof, whether it was
