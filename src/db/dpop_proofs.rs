@@ -27,16 +27,47 @@ pub fn insert_dpop_proof(
     Ok(inserted == 1)
 }
 
-/// Deletes up to `limit` records that expired before `before`.
-pub fn delete_expired_dpop_proofs(conn: &mut Conn, before: i64, limit: i64) -> QueryResult<usize> {
-    let keys: Vec<(String, String)> = dpop_proofs::table
-        .filter(dpop_proofs::expires_at.le(before))
-        .select((dpop_proofs::jkt, dpop_proofs::jti))
-        .limit(limit)
-        .load(conn)?;
+/// `(jkt, jti) <op> (key)`: a row-value comparison, which both databases
+/// answer with a range of the primary key (the expanded `OR` form makes
+/// SQLite read all of a key's rows on every page).
+macro_rules! key_compared {
+    ($op:literal, $key:expr) => {
+        diesel::dsl::sql::<diesel::sql_types::Bool>(concat!("(jkt, jti) ", $op, " ("))
+            .bind::<diesel::sql_types::Text, _>($key.0.clone())
+            .sql(", ")
+            .bind::<diesel::sql_types::Text, _>($key.1.clone())
+            .sql(")")
+    };
+}
+
+/// Deletes the records that expired before `before`, walking the primary
+/// key `page` keys at a time (SQLite keeps no index on expiry), each page
+/// one short statement; returns how many went.
+pub fn delete_expired_dpop_proofs(conn: &mut Conn, before: i64, page: i64) -> QueryResult<usize> {
+    use dpop_proofs::{expires_at, jkt, jti};
+    // Thumbprints are never empty: ("", "") is before every key.
+    let mut from = (String::new(), String::new());
     let mut deleted = 0;
-    for (jkt, jti) in keys {
-        deleted += diesel::delete(dpop_proofs::table.find((jkt, jti))).execute(conn)?;
+    loop {
+        let keys: Vec<(String, String)> = dpop_proofs::table
+            .select((jkt, jti))
+            .filter(key_compared!(">", from))
+            .order((jkt, jti))
+            .limit(page)
+            .load(conn)?;
+        let Some(to) = keys.last().cloned() else {
+            return Ok(deleted);
+        };
+        deleted += diesel::delete(
+            dpop_proofs::table
+                .filter(key_compared!(">", from))
+                .filter(key_compared!("<=", to))
+                .filter(expires_at.le(before)),
+        )
+        .execute(conn)?;
+        if (keys.len() as i64) < page {
+            return Ok(deleted);
+        }
+        from = to;
     }
-    Ok(deleted)
 }

@@ -53,7 +53,7 @@ pub fn purge(conn: &mut Conn, now: i64) -> Result<Purged, QueryError> {
         client_assertions: drain(|| {
             client_assertions::delete_expired_client_assertions(conn, now, BATCH)
         })?,
-        dpop_proofs: drain(|| dpop_proofs::delete_expired_dpop_proofs(conn, now, BATCH))?,
+        dpop_proofs: dpop_proofs::delete_expired_dpop_proofs(conn, now, BATCH)?,
         passkey_ceremonies: drain(|| passkeys::delete_expired_ceremonies(conn, now, BATCH))?,
         logout_deliveries: drain(|| {
             logout_deliveries::delete_finished_deliveries(conn, now - KEEP_ENDED, BATCH)

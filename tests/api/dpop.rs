@@ -725,3 +725,44 @@ async fn of_many_requests_at_once_with_one_proof_exactly_one_is_accepted() {
     assert_eq!(accepted(true), 1, "{outcomes:?}");
     assert_eq!(accepted(false), 10, "{outcomes:?}");
 }
+
+#[tokio::test]
+async fn the_purge_removes_exactly_the_expired_proofs_across_pages() {
+    use tessera::db::dpop_proofs::{delete_expired_dpop_proofs, insert_dpop_proof};
+    // Arrange: more records than one page, for several keys, expired and
+    // not, interleaved in key order.
+    let app = spawn_app().await;
+    let conn = &mut app.pool.get().unwrap();
+    let now = app.clock.now();
+    let (mut expired, mut live) = (0, 0);
+    for k in 0..3 {
+        for i in 0..250 {
+            let old = (i + k) % 3 == 0;
+            let expires_at = if old { now - 1 } else { now + 60 };
+            assert!(
+                insert_dpop_proof(
+                    conn,
+                    &format!("key-{k}"),
+                    &format!("jti-{i:03}"),
+                    expires_at
+                )
+                .unwrap()
+            );
+            if old { expired += 1 } else { live += 1 }
+        }
+    }
+
+    // Act: pages of 100 keys.
+    let deleted = delete_expired_dpop_proofs(conn, now, 100).unwrap();
+
+    // Assert: every expired record went, every live one stays and still
+    // refuses its replay.
+    assert_eq!(deleted, expired);
+    assert_eq!(
+        tessera::db::count_rows(conn, "dpop_proofs").unwrap(),
+        live as i64
+    );
+    assert!(!insert_dpop_proof(conn, "key-0", "jti-001", now + 60).unwrap());
+    assert!(insert_dpop_proof(conn, "key-0", "jti-000", now + 60).unwrap());
+    assert_eq!(delete_expired_dpop_proofs(conn, now, 100).unwrap(), 0);
+}
