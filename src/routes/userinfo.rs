@@ -27,19 +27,24 @@ fn bearer_error(status: StatusCode, error: Option<&str>, description: &str) -> H
     challenge(Scheme::Bearer, status, error, description)
 }
 
+/// A challenge's scheme and parameters, before any error.
+fn scheme_challenge(scheme: Scheme) -> String {
+    match scheme {
+        Scheme::Bearer => r#"Bearer realm="tessera""#.to_owned(),
+        Scheme::Dpop => format!(
+            r#"DPoP realm="tessera", algs="{}""#,
+            dpop_rules::algorithm_names()
+        ),
+    }
+}
+
 fn challenge(
     scheme: Scheme,
     status: StatusCode,
     error: Option<&str>,
     description: &str,
 ) -> HttpResponse {
-    let start = match scheme {
-        Scheme::Bearer => r#"Bearer realm="tessera""#.to_owned(),
-        Scheme::Dpop => format!(
-            r#"DPoP realm="tessera", algs="{}""#,
-            dpop_rules::algorithm_names()
-        ),
-    };
+    let start = scheme_challenge(scheme);
     let challenge = match error {
         Some(e) => format!(r#"{start}, error="{e}", error_description="{description}""#),
         None => start,
@@ -51,6 +56,18 @@ fn challenge(
         Some(e) => b.json(serde_json::json!({ "error": e, "error_description": description })),
         None => b.finish(),
     }
+}
+
+/// No token at all: both schemes are offered, DPoP with the algorithms a
+/// proof may use (RFC 9449 §7.1), as two challenges.
+fn no_token() -> HttpResponse {
+    let mut response = challenge(Scheme::Bearer, StatusCode::UNAUTHORIZED, None, "");
+    if let Ok(dpop) = header::HeaderValue::from_str(&scheme_challenge(Scheme::Dpop)) {
+        response
+            .headers_mut()
+            .append(header::WWW_AUTHENTICATE, dpop);
+    }
+    response
 }
 
 fn header_token(req: &HttpRequest) -> Result<Option<(Scheme, String)>, ()> {
@@ -76,7 +93,7 @@ fn header_token(req: &HttpRequest) -> Result<Option<(Scheme, String)>, ()> {
 pub async fn userinfo_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     match header_token(&req) {
         Ok(Some((scheme, t))) => answer(&state, &req, scheme, t).await,
-        Ok(None) => bearer_error(StatusCode::UNAUTHORIZED, None, ""),
+        Ok(None) => no_token(),
         Err(()) => bearer_error(
             StatusCode::BAD_REQUEST,
             Some("invalid_request"),
@@ -124,7 +141,7 @@ pub async fn userinfo_post(
         ),
         (Some((scheme, t)), None) => answer(&state, &req, scheme, t).await,
         (None, Some(t)) => answer(&state, &req, Scheme::Bearer, t).await,
-        (None, None) => bearer_error(StatusCode::UNAUTHORIZED, None, ""),
+        (None, None) => no_token(),
     }
 }
 

@@ -60,9 +60,18 @@ async fn userinfo_without_a_token_asks_for_one() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    let challenges: Vec<_> = res
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
     assert_eq!(
-        res.headers()["www-authenticate"],
-        r#"Bearer realm="tessera""#
+        challenges,
+        [
+            r#"Bearer realm="tessera""#,
+            r#"DPoP realm="tessera", algs="ES256 EdDSA RS256 PS256""#
+        ]
     );
 }
 

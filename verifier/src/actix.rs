@@ -58,8 +58,8 @@ const MISSING_TOKEN_CHALLENGE: &str = r#"Bearer realm="api""#;
 /// Needs a `web::Data<Verifier>` in the app data. Without a valid token the
 /// handler is not called: the response is a 401 with `WWW-Authenticate` and
 /// a JSON body `{"error":"invalid_token","error_description":...}`, or, if
-/// no token was sent at all, a 401 with `WWW-Authenticate: Bearer
-/// realm="api"`. When the issuer's keys cannot be fetched the response is a
+/// no token was sent at all, a 401 with two `WWW-Authenticate` challenges:
+/// `Bearer realm="api"` and `DPoP algs="..."`. When the issuer's keys cannot be fetched the response is a
 /// 503 instead, so clients keep their (probably valid) tokens.
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Claims);
@@ -176,6 +176,12 @@ impl ResponseError for Rejection {
         match self {
             Rejection::NoToken => response
                 .insert_header((header::WWW_AUTHENTICATE, MISSING_TOKEN_CHALLENGE))
+                // Both schemes are offered, DPoP with the algorithms a proof
+                // may use (RFC 9449 §7.1).
+                .append_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(r#"DPoP algs="{}""#, crate::dpop::algorithm_names()),
+                ))
                 .finish(),
             Rejection::Invalid(_, err) if err.is_transient() => response.json(serde_json::json!({
                 "error": "temporarily_unavailable",

@@ -41,7 +41,7 @@ async fn a_valid_bearer_token_reaches_the_handler() {
 }
 
 #[actix_web::test]
-async fn a_request_without_a_token_gets_a_bare_challenge() {
+async fn a_request_without_a_token_gets_bare_bearer_and_dpop_challenges() {
     let issuer = spawn_issuer().await;
     let api = api!(issuer.verifier().await);
 
@@ -53,9 +53,17 @@ async fn a_request_without_a_token_gets_a_bare_challenge() {
         let resp = test::call_service(&api, req.to_request()).await;
 
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        let challenges: Vec<_> = resp
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap())
+            .collect();
         assert_eq!(
-            resp.headers().get(header::WWW_AUTHENTICATE).unwrap(),
-            r#"Bearer realm="api""#
+            challenges,
+            [
+                r#"Bearer realm="api""#,
+                r#"DPoP algs="ES256 EdDSA RS256 PS256""#
+            ]
         );
     }
 }
