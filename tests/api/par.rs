@@ -10,7 +10,7 @@ const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
 impl AuthRequest {
     /// The request's parameters as a `/par` body.
-    fn pushed_form(&self, app: &TestApp) -> Vec<(String, String)> {
+    pub(crate) fn pushed_form(&self, app: &TestApp) -> Vec<(String, String)> {
         let url = url::Url::parse(&self.url(app)).unwrap();
         url.query_pairs().into_owned().collect()
     }
@@ -18,7 +18,7 @@ impl AuthRequest {
 
 impl TestApp {
     /// `POST /par` with `form`, optionally with Basic credentials.
-    async fn push(
+    pub(crate) async fn push(
         &self,
         form: &[(String, String)],
         basic: Option<(&str, &str)>,
@@ -38,7 +38,7 @@ impl TestApp {
         body["request_uri"].as_str().unwrap().to_owned()
     }
 
-    fn by_reference(&self, client_id: &str, request_uri: &str) -> String {
+    pub(crate) fn by_reference(&self, client_id: &str, request_uri: &str) -> String {
         let mut u = url::Url::parse(&format!("{}/authorize", self.address)).unwrap();
         u.query_pairs_mut()
             .append_pair("client_id", client_id)
@@ -48,7 +48,7 @@ impl TestApp {
 
     /// Follows `/authorize` by reference through the sign-in page to the
     /// redirect back to the client; returns where it went.
-    async fn sign_in_by_reference(&self, client_id: &str, request_uri: &str) -> String {
+    pub(crate) async fn sign_in_by_reference(&self, client_id: &str, request_uri: &str) -> String {
         let page = self.get(&self.by_reference(client_id, request_uri)).await;
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
@@ -471,4 +471,26 @@ async fn a_request_uri_raced_from_ten_tabs_gives_exactly_one_code() {
         errors.iter().flatten().all(|e| e == "invalid_request_uri"),
         "{errors:?}"
     );
+}
+
+#[tokio::test]
+async fn acr_values_in_a_pushed_request_asks_for_a_second_factor() {
+    // Arrange: a session signed in with the password alone.
+    let app = app_with_spa().await;
+    app.sign_in_for_code(&AuthRequest::new("spa", SPA), "alice")
+        .await;
+    let plain = app.push_ok(&AuthRequest::new("spa", SPA)).await;
+    let step_up = app
+        .push_ok(&AuthRequest::new("spa", SPA).with("acr_values", "urn:tessera:loa:2fa"))
+        .await;
+
+    // Act
+    let plain = app.get(&app.by_reference("spa", &plain)).await;
+    let step_up = app.get(&app.by_reference("spa", &step_up)).await;
+
+    // Assert: the session gives a code, unless two factors were asked for.
+    assert_eq!(plain.status(), 302);
+    assert!(query_param(&location(&plain), "code").is_some());
+    assert_eq!(step_up.status(), 200, "the sign-in page again");
+    assert!(step_up.text().await.unwrap().contains(">Password</label>"));
 }
