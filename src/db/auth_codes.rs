@@ -21,6 +21,8 @@ pub struct AuthCodeRow {
     pub used_at: Option<i64>,
     pub access_jti: Option<String>,
     pub access_expires_at: Option<i64>,
+    /// The DPoP key the code is bound to (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// Stores a new code.

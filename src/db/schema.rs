@@ -111,6 +111,7 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
         access_jti -> Nullable<Text>,
         access_expires_at -> Nullable<BigInt>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

@@ -43,6 +43,9 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     /// `acr_values` asks for a sign-in with a second factor (step-up).
     pub two_factors: bool,
+    /// The thumbprint of the DPoP key the code will be bound to (RFC 9449
+    /// §10): only a token request proving that key can redeem it.
+    pub dpop_jkt: Option<String>,
     /// Set when the parameters came from a pushed request (RFC 9126).
     pub pushed: Option<PushedRef>,
 }
@@ -210,6 +213,16 @@ pub fn validate(
                 fail("invalid_request", "max_age must be a non-negative integer")
             })?),
         };
+    let dpop_jkt = match one(params, "dpop_jkt") {
+        Some(jkt) if is_thumbprint(jkt) => Some(jkt.to_owned()),
+        Some(_) => {
+            return Err(fail(
+                "invalid_request",
+                "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638), base64url",
+            ));
+        }
+        None => None,
+    };
     let nonce = one(params, "nonce").map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > 512)
         || state.as_ref().is_some_and(|s| s.len() > 2048)
@@ -227,8 +240,16 @@ pub fn validate(
         max_age,
         login_hint: one(params, "login_hint").map(str::to_owned),
         two_factors: mfa::asks_for_two_factors(one(params, "acr_values")),
+        dpop_jkt,
         pushed: None,
     })
+}
+
+/// A SHA-256 thumbprint as RFC 7638 writes it: 32 bytes, base64url.
+fn is_thumbprint(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A pushed request that already gave its code, or expired (RFC 9126 §4).
@@ -386,6 +407,7 @@ pub fn issue_code(
             session_id: s.session.id,
             redirect_uri: req.redirect_uri.clone(),
             code_challenge: req.code_challenge.clone(),
+            dpop_jkt: req.dpop_jkt.clone(),
             nonce: req.nonce.clone(),
             scope: req.scope.to_string(),
             created_at: now,

@@ -23,7 +23,7 @@ pub const SIGN_IN_WINDOW: i64 = 600;
 /// The authorization parameters this server acts on; anything else in a
 /// push is ignored (RFC 6749 §3.1) and not stored. Client credentials are
 /// not among them.
-const STORED_PARAMS: [&str; 14] = [
+const STORED_PARAMS: [&str; 15] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -36,6 +36,7 @@ const STORED_PARAMS: [&str; 14] = [
     "max_age",
     "login_hint",
     "acr_values",
+    "dpop_jkt",
     "response_mode",
     "request",
 ];

@@ -11,7 +11,7 @@ use crate::domain::error::OAuthError;
 use crate::domain::pushed_request;
 use crate::state::AppState;
 
-use super::client_auth;
+use super::{client_auth, dpop};
 
 #[derive(Serialize)]
 struct PushedResponse {
@@ -26,10 +26,34 @@ pub async fn par_post(
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
     let (params, creds) = client_auth::read_client_form(&state, &req, payload, "/par").await?;
-    let form = params.as_map().clone();
+    let mut form = params.as_map().clone();
+    // A proof sent with the push binds the code to its key, as dpop_jkt
+    // does (RFC 9449 §10.1); it is recorded once the client is known.
+    let proof = match dpop::proof_header(&req)? {
+        Some(p) => Some(dpop::check(
+            &state,
+            &req,
+            &p,
+            "/par",
+            dpop::Expect::default(),
+        )?),
+        None => None,
+    };
     let now = state.clock.now();
+    let client = crate::db::run(&state.pool, move |conn| authenticate_client(conn, &creds)).await?;
+    if let Some(p) = &proof {
+        if form
+            .get("dpop_jkt")
+            .is_some_and(|named| !named.is_empty() && *named != p.jkt)
+        {
+            return Err(OAuthError::InvalidDpopProof(
+                "dpop_jkt names another key than the DPoP proof".into(),
+            ));
+        }
+        dpop::record(&state, p).await?;
+        form.insert("dpop_jkt".into(), p.jkt.clone());
+    }
     let pushed = crate::db::run(&state.pool, move |conn| {
-        let client = authenticate_client(conn, &creds)?;
         pushed_request::push(conn, &client, &form, now)
     })
     .await?;

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::authorize::{AuthRequest, SPA, app_with_spa};
+use crate::authorize::{AuthRequest, SPA, app_with_spa, location, query_param};
 use crate::helpers::{TestApp, spawn_app, stdout_ok};
 
 /// A client's P-256 proof key.
@@ -765,4 +765,117 @@ async fn the_purge_removes_exactly_the_expired_proofs_across_pages() {
     assert!(!insert_dpop_proof(conn, "key-0", "jti-001", now + 60).unwrap());
     assert!(insert_dpop_proof(conn, "key-0", "jti-000", now + 60).unwrap());
     assert_eq!(delete_expired_dpop_proofs(conn, now, 100).unwrap(), 0);
+}
+
+/// `POST /par` of `req` with a proof by `key`, if any.
+async fn push_with_proof(
+    app: &TestApp,
+    req: &AuthRequest,
+    key: Option<&ProofKey>,
+) -> reqwest::Response {
+    let mut push = app
+        .http
+        .post(format!("{}/par", app.address))
+        .form(&req.pushed_form(app));
+    if let Some(k) = key {
+        let at_par = ProofFor {
+            htu: format!("{}/par", app.address),
+            ..at_token(app)
+        };
+        push = push.header("DPoP", k.proof(&at_par));
+    }
+    push.send().await.unwrap()
+}
+
+/// Redeems `code` of `req` with a proof by `key`, if any.
+async fn redeem_with(
+    app: &TestApp,
+    req: &AuthRequest,
+    code: &str,
+    key: Option<&ProofKey>,
+) -> reqwest::Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", SPA),
+        ("client_id", "spa"),
+        ("code_verifier", req.verifier.as_str()),
+    ];
+    let proof = key.map(|k| k.proof(&at_token(app)));
+    app.token_with_proof(&form, None, proof.as_deref()).await
+}
+
+/// A code bound to `key` is refused without a proof and with a proof by
+/// another key, and left unspent: a proof by `key` then redeems it.
+async fn assert_bound_to(app: &TestApp, req: &AuthRequest, code: &str, key: &ProofKey) {
+    let res = redeem_with(app, req, code, None).await;
+    assert_eq!(error_of(res).await, (400, "invalid_dpop_proof".into()));
+    let res = redeem_with(app, req, code, Some(&ProofKey::new())).await;
+    assert_eq!(error_of(res).await, (400, "invalid_dpop_proof".into()));
+    let res = redeem_with(app, req, code, Some(key)).await;
+    assert_eq!(res.status(), 200);
+    let tokens: Value = res.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "DPoP");
+    assert_eq!(
+        claims_of(tokens["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        key.thumbprint()
+    );
+}
+
+#[tokio::test]
+async fn dpop_jkt_binds_the_authorization_code_to_one_key() {
+    // Arrange
+    let app = app_with_spa().await;
+    let key = ProofKey::new();
+    let req = AuthRequest::new("spa", SPA).with("dpop_jkt", &key.thumbprint());
+
+    // Act
+    let code = app.sign_in_for_code(&req, "alice").await;
+
+    // Assert
+    assert_bound_to(&app, &req, &code, &key).await;
+    // A value that is no SHA-256 thumbprint is an error for the client.
+    let bad = AuthRequest::new("spa", SPA).with("dpop_jkt", "not-a-thumbprint");
+    let res = app.get(&bad.url(&app)).await;
+    let to = location(&res);
+    assert!(to.starts_with(SPA), "{to}");
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn a_proof_or_dpop_jkt_sent_with_a_pushed_request_binds_its_code() {
+    // Arrange
+    let app = app_with_spa().await;
+    let key = ProofKey::new();
+    let other = ProofKey::new();
+    let by_proof = AuthRequest::new("spa", SPA);
+    let by_jkt = AuthRequest::new("spa", SPA).with("dpop_jkt", &key.thumbprint());
+    let both_differ = AuthRequest::new("spa", SPA).with("dpop_jkt", &other.thumbprint());
+
+    // Act
+    let pushed = [
+        push_with_proof(&app, &by_proof, Some(&key)).await,
+        push_with_proof(&app, &by_jkt, None).await,
+    ];
+    let refused = push_with_proof(&app, &both_differ, Some(&key)).await;
+
+    // Assert: either way the code is the key's; a dpop_jkt naming another
+    // key than the proof is refused (RFC 9449 §10.1).
+    assert_eq!(error_of(refused).await, (400, "invalid_dpop_proof".into()));
+    for (i, (res, req)) in pushed.into_iter().zip([&by_proof, &by_jkt]).enumerate() {
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        let request_uri = body["request_uri"].as_str().unwrap();
+        // Alice signs in for the first; the second finds her session.
+        let to = if i == 0 {
+            app.sign_in_by_reference("spa", request_uri).await
+        } else {
+            location(&app.get(&app.by_reference("spa", request_uri)).await)
+        };
+        let code = query_param(&to, "code").unwrap();
+        assert_bound_to(&app, req, &code, &key).await;
+    }
 }

@@ -99,6 +99,7 @@ pub(super) struct AuthCodeCopy {
     pub(super) used_at: Option<i64>,
     pub(super) access_jti: Option<String>,
     pub(super) access_expires_at: Option<i64>,
+    pub(super) dpop_jkt: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -191,6 +191,16 @@ fn redeem(
         (None, None) if client.is_public() => return Err(invalid("PKCE is required")),
         (None, None) => {}
     }
+    // A code bound to a DPoP key is redeemed only with a proof by that key
+    // (RFC 9449 §10); like a wrong verifier, this leaves the code unspent.
+    // Refused as a refresh token bound to another key is.
+    if let Some(bound) = &code.dpop_jkt
+        && req.dpop_jkt.as_ref() != Some(bound)
+    {
+        return Err(OAuthError::InvalidDpopProof(
+            "the code is bound to a DPoP key (dpop_jkt): send a proof by that key".into(),
+        ));
+    }
     // An ending session is seen ended, or ends after this commits and so
     // finds this client recorded below (back-channel logout).
     sessions::lock_session(conn, code.session_id)?;

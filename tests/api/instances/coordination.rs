@@ -152,6 +152,7 @@ async fn stale_rows(app: &TestApp, now: i64) {
                     used_at: None,
                     access_jti: None,
                     access_expires_at: None,
+                    dpop_jkt: None,
                 },
             )?;
             let value = format!("jti-{i}");
