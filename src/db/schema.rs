@@ -226,6 +226,7 @@ diesel::table! {
         purpose -> Text,
         state -> Text,
         expires_at -> BigInt,
+        started_by -> Nullable<Text>,
     }
 }
 
