@@ -115,7 +115,6 @@ pub fn insert_ceremony(
     purpose: &str,
     state: &str,
     expires_at: i64,
-    started_by: Option<&str>,
 ) -> QueryResult<usize> {
     diesel::insert_into(passkey_ceremonies::table)
         .values((
@@ -124,18 +123,8 @@ pub fn insert_ceremony(
             passkey_ceremonies::purpose.eq(purpose),
             passkey_ceremonies::state.eq(state),
             passkey_ceremonies::expires_at.eq(expires_at),
-            passkey_ceremonies::started_by.eq(started_by),
         ))
         .execute(conn)
-}
-
-/// How many ceremonies started by `address` are still open at `now`.
-pub fn count_open_ceremonies_by(conn: &mut Conn, address: &str, now: i64) -> QueryResult<i64> {
-    passkey_ceremonies::table
-        .filter(passkey_ceremonies::started_by.eq(address))
-        .filter(passkey_ceremonies::expires_at.gt(now))
-        .count()
-        .get_result(conn)
 }
 
 /// Takes a live ceremony for `purpose` out of storage: its user and state,

@@ -226,7 +226,6 @@ diesel::table! {
         purpose -> Text,
         state -> Text,
         expires_at -> BigInt,
-        started_by -> Nullable<Text>,
     }
 }
 

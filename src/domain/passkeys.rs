@@ -39,10 +39,6 @@ pub enum PasskeyError {
     Record(String),
 }
 
-/// Unauthenticated passkey sign-ins one address may have open at once
-/// (each lives [`CEREMONY_TTL`] unless answered sooner).
-pub const MAX_OPEN_SIGN_INS: i64 = 20;
-
 const EXPIRED: &str = "This passkey request expired or was already used. Try again.";
 const NOT_ACCEPTED: &str = "The passkey was not accepted.";
 
@@ -147,7 +143,7 @@ impl RelyingParty {
             s.resident_key = Some(ResidentKeyRequirement::Required);
             s.require_resident_key = true;
         }
-        let id = keep(conn, Some(user.id), Purpose::Register, &state, None, now)?;
+        let id = keep(conn, Some(user.id), Purpose::Register, &state, now)?;
         Ok((challenge, id))
     }
 
@@ -201,27 +197,19 @@ impl RelyingParty {
         Ok(())
     }
 
-    /// A challenge any of this server's discoverable passkeys can answer,
-    /// asked for by anyone from `address`: each is stored until answered or
-    /// expired, so one address may keep only [`MAX_OPEN_SIGN_INS`] open.
+    /// A challenge any of this server's discoverable passkeys can answer.
     pub fn start_sign_in(
         &self,
         conn: &mut Conn,
-        address: &str,
         now: i64,
     ) -> Result<(RequestChallengeResponse, String), PasskeyError> {
-        if store::count_open_ceremonies_by(conn, address, now)? >= MAX_OPEN_SIGN_INS {
-            return Err(PasskeyError::Refused(
-                "Too many passkey sign-ins were started from here. Try again in a few minutes.",
-            ));
-        }
         let (mut challenge, state) = self
             .0
             .start_discoverable_authentication()
             .map_err(|e| refused("start_discoverable_authentication", &e, NOT_ACCEPTED))?;
         // Asked for with a button, not offered by the browser's autofill.
         challenge.mediation = None;
-        let id = keep(conn, None, Purpose::SignIn, &state, Some(address), now)?;
+        let id = keep(conn, None, Purpose::SignIn, &state, now)?;
         Ok((challenge, id))
     }
 
@@ -275,14 +263,7 @@ impl RelyingParty {
             .0
             .start_passkey_authentication(&passkeys)
             .map_err(|e| refused("start_passkey_authentication", &e, NOT_ACCEPTED))?;
-        let id = keep(
-            conn,
-            Some(user_id),
-            Purpose::SecondFactor,
-            &state,
-            None,
-            now,
-        )?;
+        let id = keep(conn, Some(user_id), Purpose::SecondFactor, &state, now)?;
         Ok(Some((challenge, id)))
     }
 
@@ -386,7 +367,6 @@ fn keep(
     user_id: Option<i32>,
     purpose: Purpose,
     state: &impl Serialize,
-    started_by: Option<&str>,
     now: i64,
 ) -> Result<String, PasskeyError> {
     let id = secret::generate_token();
@@ -398,7 +378,6 @@ fn keep(
         purpose.as_str(),
         &json,
         now + CEREMONY_TTL,
-        started_by,
     )?;
     Ok(id)
 }

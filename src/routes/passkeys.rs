@@ -196,12 +196,7 @@ async fn sign_in_start(
         return page;
     }
     let (step, now) = (Step::of("sign-in start", &state, &req), state.clock.now());
-    let address = step.ip.clone();
-    match run(&state, step, move |conn, rp| {
-        rp.start_sign_in(conn, &address, now)
-    })
-    .await
-    {
+    match run(&state, step, move |conn, rp| rp.start_sign_in(conn, now)).await {
         Ok((options, ceremony)) => json(StatusCode::OK, &Challenge { ceremony, options }),
         Err(res) => res,
     }

@@ -268,5 +268,4 @@ pub(super) struct PasskeyCeremonyCopy {
     pub(super) purpose: String,
     pub(super) state: String,
     pub(super) expires_at: i64,
-    pub(super) started_by: Option<String>,
 }
