@@ -11,6 +11,7 @@ use crate::domain::error::OAuthError;
 use crate::domain::pushed_request;
 use crate::state::AppState;
 
+use super::form::{client_credentials, read_form};
 use super::{client_auth, dpop};
 
 #[derive(Serialize)]
@@ -25,10 +26,12 @@ pub async fn par_post(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
-    let (params, creds) = client_auth::read_client_form(&state, &req, payload, "/par").await?;
+    let params = read_form(&req, payload).await?;
+    let creds = client_credentials(&req, &params)?.ok_or(OAuthError::InvalidClient)?;
     let mut form = params.as_map().clone();
     // A proof sent with the push binds the code to its key, as dpop_jkt
-    // does (RFC 9449 §10.1); it is recorded once the client is known.
+    // does (RFC 9449 §10.1). Checked before an assertion is spent, recorded
+    // once the client is known.
     let proof = match dpop::proof_header(&req)? {
         Some(p) => Some(dpop::check(
             &state,
@@ -39,6 +42,7 @@ pub async fn par_post(
         )?),
         None => None,
     };
+    let creds = client_auth::prove(&state, creds, "/par").await?;
     let now = state.clock.now();
     let client = crate::db::run(&state.pool, move |conn| authenticate_client(conn, &creds)).await?;
     if let Some(p) = &proof {

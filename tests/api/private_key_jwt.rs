@@ -309,6 +309,21 @@ async fn assertions_authenticate_at_par_introspect_revoke_and_the_feed() {
         ),
         ("scope".to_owned(), "openid".to_owned()),
     ]);
+    // A bad DPoP proof is refused before the assertion is spent...
+    let bad_proof = app
+        .http
+        .post(format!("{}/par", app.address))
+        .header("DPoP", "not.a.proof")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_proof.status(), 400);
+    assert_eq!(
+        bad_proof.json::<Value>().await.unwrap()["error"],
+        "invalid_dpop_proof"
+    );
+    // ...so the same assertion still authenticates the push.
     let res = app
         .http
         .post(format!("{}/par", app.address))
