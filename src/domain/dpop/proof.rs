@@ -182,6 +182,8 @@ impl CarriedKey {
         let (decoding, required) = match (member("kty"), alg) {
             (Some("EC"), Algorithm::ES256) if member("crv") == Some("P-256") => {
                 let (x, y) = member("x").zip(member("y")).ok_or(unfit)?;
+                exactly_32_bytes(x)?;
+                exactly_32_bytes(y)?;
                 let key = DecodingKey::from_ec_components(x, y).map_err(unusable)?;
                 (
                     key,
@@ -190,6 +192,7 @@ impl CarriedKey {
             }
             (Some("OKP"), Algorithm::EdDSA) if member("crv") == Some("Ed25519") => {
                 let x = member("x").ok_or(unfit)?;
+                exactly_32_bytes(x)?;
                 let key = DecodingKey::from_ed_components(x).map_err(unusable)?;
                 (key, [("crv", "Ed25519"), ("kty", "OKP"), ("x", x)].to_vec())
             }
@@ -208,6 +211,16 @@ impl CarriedKey {
             decoding,
             thumbprint: thumbprint(&required),
         })
+    }
+}
+
+/// A P-256 coordinate or an Ed25519 key is exactly 32 bytes (RFC 7518
+/// §6.2.1.2, RFC 8037 §2): with a padded value one key would have several
+/// thumbprints.
+fn exactly_32_bytes(member: &str) -> Result<(), InvalidProof> {
+    match URL_SAFE_NO_PAD.decode(member) {
+        Ok(bytes) if bytes.len() == 32 => Ok(()),
+        _ => Err(InvalidProof("unusable jwk")),
     }
 }
 
@@ -478,6 +491,15 @@ pub(crate) mod tests {
         };
         assert_eq!(refused("none"), "algorithm not allowed");
         assert_eq!(refused("HS256"), "algorithm not allowed");
+        // A coordinate padded to 33 bytes names the same point: refused,
+        // so that a key has one thumbprint.
+        let x = URL_SAFE_NO_PAD
+            .decode(key.jwk["x"].as_str().unwrap())
+            .unwrap();
+        let mut padded = key.jwk.clone();
+        padded["x"] = URL_SAFE_NO_PAD.encode([&[0u8][..], &x].concat()).into();
+        let proof = key.sign_with(PROOF_TYP, &padded, &claims());
+        assert_eq!(check(&proof, &ctx(), NOW).unwrap_err().0, "unusable jwk");
         // An EC key does not sign EdDSA or RS256.
         assert_eq!(refused("EdDSA"), "key type does not fit the algorithm");
         assert_eq!(refused("RS256"), "key type does not fit the algorithm");
