@@ -40,11 +40,27 @@ macro_rules! key_compared {
     };
 }
 
-/// Deletes the records that expired before `before`, walking the primary
-/// key `page` keys at a time (SQLite keeps no index on expiry), each page
-/// one short statement; returns how many went.
+/// Deletes the records that expired before `before`, `page` at a time, each
+/// page one short statement; returns how many went. PostgreSQL finds them
+/// by its expiry index; SQLite keeps none and walks the primary key.
 pub fn delete_expired_dpop_proofs(conn: &mut Conn, before: i64, page: i64) -> QueryResult<usize> {
     use dpop_proofs::{expires_at, jkt, jti};
+    if let Conn::Postgres(c) = conn {
+        let mut deleted = 0;
+        loop {
+            let n = diesel::sql_query(
+                "DELETE FROM dpop_proofs WHERE (jkt, jti) IN \
+                 (SELECT jkt, jti FROM dpop_proofs WHERE expires_at <= $1 LIMIT $2)",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(before)
+            .bind::<diesel::sql_types::BigInt, _>(page)
+            .execute(c)?;
+            deleted += n;
+            if (n as i64) < page {
+                return Ok(deleted);
+            }
+        }
+    }
     // Thumbprints are never empty: ("", "") is before every key.
     let mut from = (String::new(), String::new());
     let mut deleted = 0;
