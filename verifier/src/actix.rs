@@ -58,8 +58,9 @@ const MISSING_TOKEN_CHALLENGE: &str = r#"Bearer realm="api""#;
 /// Needs a `web::Data<Verifier>` in the app data. Without a valid token the
 /// handler is not called: the response is a 401 with `WWW-Authenticate` and
 /// a JSON body `{"error":"invalid_token","error_description":...}`, or, if
-/// no token was sent at all, a 401 with two `WWW-Authenticate` challenges:
-/// `Bearer realm="api"` and `DPoP algs="..."`. When the issuer's keys cannot be fetched the response is a
+/// no token was sent at all, a 401 with `WWW-Authenticate: Bearer
+/// realm="api"`, and a second challenge `DPoP realm="api", algs="..."` when
+/// DPoP can be checked (an external base URL is configured). When the issuer's keys cannot be fetched the response is a
 /// 503 instead, so clients keep their (probably valid) tokens.
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Claims);
@@ -95,7 +96,11 @@ impl FromRequest for Authenticated {
                 log::error!("Authenticated needs web::Data<Verifier> in the app data");
                 return Err(Rejection::NotConfigured.into());
             };
-            let (scheme, token) = presented.ok_or(Rejection::NoToken)?;
+            // DPoP is offered only where it can be checked.
+            let no_token = Rejection::NoToken {
+                offer_dpop: url.is_some(),
+            };
+            let (scheme, token) = presented.ok_or(no_token)?;
             let verified = match scheme {
                 Scheme::Bearer => verifier.verify(&token).await,
                 Scheme::Dpop => match (proofs.as_slice(), url) {
@@ -153,7 +158,7 @@ fn presented_token(req: &HttpRequest) -> Option<(Scheme, String)> {
 #[derive(Debug, thiserror::Error)]
 enum Rejection {
     #[error("no access token")]
-    NoToken,
+    NoToken { offer_dpop: bool },
     #[error("{1}")]
     Invalid(Scheme, VerifyError),
     #[error("the verifier is not configured")]
@@ -163,7 +168,7 @@ enum Rejection {
 impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
         match self {
-            Rejection::NoToken => StatusCode::UNAUTHORIZED,
+            Rejection::NoToken { .. } => StatusCode::UNAUTHORIZED,
             Rejection::Invalid(_, err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::Invalid(..) => StatusCode::UNAUTHORIZED,
             Rejection::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
@@ -174,15 +179,21 @@ impl ResponseError for Rejection {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
-            Rejection::NoToken => response
-                .insert_header((header::WWW_AUTHENTICATE, MISSING_TOKEN_CHALLENGE))
-                // Both schemes are offered, DPoP with the algorithms a proof
-                // may use (RFC 9449 §7.1).
-                .append_header((
-                    header::WWW_AUTHENTICATE,
-                    format!(r#"DPoP algs="{}""#, crate::dpop::algorithm_names()),
-                ))
-                .finish(),
+            Rejection::NoToken { offer_dpop } => {
+                response.insert_header((header::WWW_AUTHENTICATE, MISSING_TOKEN_CHALLENGE));
+                if *offer_dpop {
+                    // Both schemes, DPoP with the algorithms a proof may use
+                    // (RFC 9449 §7.1).
+                    response.append_header((
+                        header::WWW_AUTHENTICATE,
+                        format!(
+                            r#"DPoP realm="api", algs="{}""#,
+                            crate::dpop::algorithm_names()
+                        ),
+                    ));
+                }
+                response.finish()
+            }
             Rejection::Invalid(_, err) if err.is_transient() => response.json(serde_json::json!({
                 "error": "temporarily_unavailable",
                 "error_description": err.to_string(),

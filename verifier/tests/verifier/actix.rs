@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpResponse, test, web};
 use serde_json::{Value, json};
+use tessera_verifier::Verifier;
 use tessera_verifier::actix::Authenticated;
 
 use crate::helpers::{key1, key2, now, sign, spawn_issuer};
@@ -41,28 +42,44 @@ async fn a_valid_bearer_token_reaches_the_handler() {
 }
 
 #[actix_web::test]
-async fn a_request_without_a_token_gets_bare_bearer_and_dpop_challenges() {
+async fn a_request_without_a_token_gets_a_bare_challenge_and_dpop_where_it_is_checked() {
     let issuer = spawn_issuer().await;
-    let api = api!(issuer.verifier().await);
+    let bearer_only = api!(issuer.verifier().await);
+    let with_dpop = api!(
+        Verifier::discover(
+            issuer
+                .config()
+                .with_external_base_url("https://api.example.com")
+        )
+        .await
+        .unwrap()
+    );
 
     for authorization in [None, Some("Basic cmVwb3J0czpzZWNyZXQ="), Some("Bearer ")] {
-        let mut req = test::TestRequest::get().uri("/me");
-        if let Some(value) = authorization {
-            req = req.insert_header((header::AUTHORIZATION, value));
-        }
-        let resp = test::call_service(&api, req.to_request()).await;
+        let req = || {
+            let mut req = test::TestRequest::get().uri("/me");
+            if let Some(value) = authorization {
+                req = req.insert_header((header::AUTHORIZATION, value));
+            }
+            req.to_request()
+        };
+        let challenges = |resp: &actix_web::dev::ServiceResponse| -> Vec<String> {
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+            resp.headers()
+                .get_all(header::WWW_AUTHENTICATE)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect()
+        };
 
-        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-        let challenges: Vec<_> = resp
-            .headers()
-            .get_all(header::WWW_AUTHENTICATE)
-            .map(|v| v.to_str().unwrap())
-            .collect();
+        let plain = test::call_service(&bearer_only, req()).await;
+        let both = test::call_service(&with_dpop, req()).await;
+
+        assert_eq!(challenges(&plain), [r#"Bearer realm="api""#]);
         assert_eq!(
-            challenges,
+            challenges(&both),
             [
                 r#"Bearer realm="api""#,
-                r#"DPoP algs="ES256 EdDSA RS256 PS256""#
+                r#"DPoP realm="api", algs="ES256 EdDSA RS256 PS256""#
             ]
         );
     }
